@@ -1,0 +1,72 @@
+"""Shared helpers: small slices of the sample data, and running a script the way a user does."""
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def read_csv_rows(path):
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def write_csv_rows(path, rows, fieldnames=None):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fieldnames or list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run_script(script, *args, cwd, env=None, timeout=600, **kwargs):
+    """Run one of the two scripts as a user would: a fresh process, offline wandb, no terminal."""
+    full_env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})}
+    full_env = {k: v for k, v in full_env.items() if v is not None}
+    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout, stdin=kwargs.pop("stdin", subprocess.DEVNULL),
+                          **kwargs)
+
+
+def image_slice(folder, per_split):
+    """folder/data with the first rows of each image split and copies of their pictures."""
+    data = Path(folder) / "data"
+    for split, count in per_split.items():
+        rows = read_csv_rows(DATA / f"img_{split}.csv")[:count]
+        for row in rows:
+            target = data / row["image"].removeprefix("./data/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(DATA / row["image"].removeprefix("./data/"), target)
+        write_csv_rows(data / f"img_{split}.csv", rows)
+    return data
+
+
+def text_slice(folder, per_split):
+    """folder/data with the first rows (whole real/fake pairs) of each text split."""
+    data = Path(folder) / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for split, count in per_split.items():
+        write_csv_rows(data / f"txt_{split}.csv", read_csv_rows(DATA / f"txt_{split}.csv")[:count])
+    return data
+
+
+@pytest.fixture(scope="session")
+def small_images(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("images")
+    image_slice(folder, {"train": 24, "val": 9, "test": 9})
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_texts(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("texts")
+    text_slice(folder, {"train": 60, "val": 20, "test": 20})
+    return folder

@@ -1,0 +1,231 @@
+"""img_classifier.py: models, data, settings, and whole runs as a user starts them."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import img_classifier as ic
+from conftest import run_script, write_csv_rows
+from wandb_records import offline_runs, read_run
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def test_mlp_has_the_course_parameter_count():
+    assert ic.count_parameters(ic.MLP()) == 100_928_003
+
+
+def test_cnn_follows_the_course_graph_stage_by_stage():
+    model = ic.CNN()
+    shapes = {}
+    for name, module in model.named_children():
+        module.register_forward_hook(lambda m, i, out, name=name: shapes.__setitem__(name, tuple(out.shape)))
+    model(torch.zeros(2, 3, 256, 256))
+    assert shapes == {
+        "patchify": (2, 128, 64, 64), "norm1": (2, 128, 64, 64), "conv": (2, 128, 64, 64),
+        "norm2": (2, 128, 64, 64), "expand": (2, 256, 64, 64), "act": (2, 256, 64, 64),
+        "project": (2, 128, 64, 64), "pool": (2, 128, 32, 32), "flatten": (2, 128 * 32 * 32),
+        "linear": (2, 3),
+    }
+    assert isinstance(model.norm1, torch.nn.LayerNorm) and isinstance(model.act, torch.nn.GELU)
+    assert ic.count_parameters(model) == 3_365_507
+
+
+def test_grayscale_gives_one_channel_and_the_models_adapt():
+    images = torch.randint(0, 256, (2, 3, 256, 256), dtype=torch.uint8)
+    x = ic.to_model_input(images, grayscale=True)
+    assert x.shape == (2, 1, 256, 256)
+    cfg = {"model": "mlp", "grayscale": True, "img_size": 256}
+    mlp = ic.build_model(cfg, num_classes=3)
+    assert mlp.linear_relu_stack[0].in_features == 256 * 256
+    assert mlp(x).shape == (2, 3)
+    assert ic.build_model(dict(cfg, model="cnn"), num_classes=3)(x).shape == (2, 3)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def test_dataset_reads_quoted_multiline_prompts_and_any_label_set(tmp_path):
+    """A two-class CSV in the course format, prompts with commas, quotes and newlines."""
+    (tmp_path / "pics").mkdir()
+    sizes = [(300, 200), (120, 90), (200, 400)]  # landscape, smaller than the target, portrait
+    rows = []
+    for i, size in enumerate(sizes):
+        Image.new("RGB", size, (40 * i, 100, 200)).save(tmp_path / "pics" / f"p{i}.jpg")
+        rows.append({"image": f"./pics/p{i}.jpg", "prompt": f'a "cat", number {i},\nsitting',
+                     "label": ["cat", "dog"][i % 2], "label_idx": i % 2})
+    write_csv_rows(tmp_path / "train.csv", rows)
+    dataset = ic.CsvImageDataset(tmp_path / "train.csv", img_size=32)
+    assert len(dataset) == 3
+    image, label = dataset[2]
+    assert image.shape == (3, 32, 32) and image.dtype == torch.uint8 and label.item() == 0
+    assert ic.class_names_of(dataset) == ["cat", "dog"]
+    model = ic.build_model({"model": "cnn", "grayscale": False, "img_size": 32}, num_classes=2)
+    assert model(ic.to_model_input(dataset.images, grayscale=False)).shape == (3, 2)
+
+
+def test_image_paths_resolve_from_another_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "project" / "data"
+    (data / "parrot").mkdir(parents=True)
+    (data / "parrot" / "parrot-1.jpg").touch()
+    # Run from elsewhere: found relative to the folder containing DATA_DIR...
+    assert ic.resolve_image_path("./data/parrot/parrot-1.jpg", data) == data / "parrot" / "parrot-1.jpg"
+    # ...or inside a data folder that has another name.
+    renamed = data.rename(tmp_path / "project" / "course-images")
+    assert ic.resolve_image_path("./data/parrot/parrot-1.jpg", renamed) == renamed / "parrot" / "parrot-1.jpg"
+
+
+def test_caption_says_predicted_then_true():
+    assert ic.caption(["parrot", "narwhal", "axolotl"], 1, 2) == "narwhal / axolotl"
+
+
+@pytest.mark.parametrize("grayscale", [False, True])
+def test_denormalize_undoes_the_normalisation(grayscale):
+    images = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    restored = ic.denormalize(ic.to_model_input(images, grayscale))
+    expected = images.float() / 255
+    if grayscale:
+        expected = (expected * torch.tensor(ic.GRAY_WEIGHTS).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    torch.testing.assert_close(restored, expected, atol=1e-5, rtol=0)
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def test_command_line_overrides_every_setting_by_its_lower_case_name():
+    cfg, predict = ic.parse_settings(["--model", "cnn", "--grayscale", "--n_epochs", "2", "--learning_rate", "0.01",
+                                      "--optimizer=adamw", "--no-log_images"])
+    assert (cfg["model"], cfg["grayscale"], cfg["n_epochs"], cfg["learning_rate"]) == ("cnn", True, 2, 0.01)
+    assert (cfg["optimizer"], cfg["log_images"], predict) == ("adamw", False, None)
+    aliased, _ = ic.parse_settings(["--lr", "0.5", "--epochs", "3"])
+    assert aliased == dict(ic.parse_settings([])[0], learning_rate=0.5, n_epochs=3)
+
+
+def test_defaults_are_the_course_baseline():
+    cfg, _ = ic.parse_settings([])
+    assert {k: cfg[k] for k in ("model", "optimizer", "learning_rate", "batch_size", "n_epochs", "grayscale",
+                                "run_name")} == {"model": "mlp", "optimizer": "sgd", "learning_rate": 1e-3,
+                                                 "batch_size": 8, "n_epochs": 5, "grayscale": False,
+                                                 "run_name": "neural-the-narwhal"}
+    assert set(cfg) == {name.lower() for name in ic.settings_comments()}
+
+
+def test_help_lists_each_setting_with_its_comment_and_default(capsys):
+    with pytest.raises(SystemExit):
+        ic.parse_settings(["--help"])
+    out = capsys.readouterr().out
+    assert "--batch_size" in out and "training examples per optimiser step (default: 8)" in out
+    assert "--grayscale" in out and "--predict" in out
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--modle", "cnn"], "did you mean --model?"),
+    (["--batch_size", "eight"], "invalid int value: 'eight'"),
+    (["--model", "resnet"], "invalid choice: 'resnet'"),
+    (["--batch_size", "0"], "BATCH_SIZE must be positive"),
+    (["--learning_rate", "-1"], "LEARNING_RATE must be positive"),
+    (["--model", "cnn", "--img_size", "100"], "IMG_SIZE must be a multiple of 8"),
+])
+def test_a_bad_setting_is_one_line_without_traceback(tmp_path, args, says):
+    result = run_script("img_classifier.py", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+# ----------------------------------------------------------------------------- whole runs
+
+
+@pytest.fixture(scope="module")
+def trained(small_images):
+    """One epoch on a slice of the sample data, as a user would start it."""
+    result = run_script("img_classifier.py", "--n_epochs", 1, "--run_name", "e2e", cwd=small_images)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return small_images, result
+
+
+def test_run_writes_a_summary_with_the_promised_keys(trained):
+    folder, result = trained
+    summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss",
+                "num_parameters", "epochs", "seconds"):
+        assert key in summary
+    assert all(0 <= summary[f"{s}_accuracy"] <= 1 for s in ("train", "val", "test"))
+    assert summary["num_parameters"] == 100_928_003 and summary["epochs"] == 1
+    assert "100,928,003 parameters" in result.stdout and "test accuracy per class" in result.stdout
+
+
+def test_checkpoint_reloads_with_weights_only_and_reproduces_test_accuracy(trained):
+    folder, _ = trained
+    model, checkpoint = ic.load_checkpoint(folder / "runs" / "e2e" / "model.pth")
+    assert checkpoint["class_names"] == ["parrot", "narwhal", "axolotl"]
+    test = ic.CsvImageDataset(folder / "data" / "img_test.csv")
+    with torch.inference_mode():
+        predictions = model(ic.to_model_input(test.images, grayscale=False)).argmax(1)
+    accuracy = (predictions == test.labels).float().mean().item()
+    summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
+    assert accuracy == pytest.approx(summary["test_accuracy"])
+
+
+def test_offline_wandb_run_holds_batch_and_epoch_metrics_and_captioned_images(trained):
+    folder, _ = trained
+    run = read_run(offline_runs(folder)[-1])
+    assert run["config"]["run_name"] == "e2e" and run["config"]["model"] == "mlp"
+    batches = [row for row in run["history"] if "batch_loss" in row]
+    assert [row["examples_seen"] for row in batches] == [8, 16, 24]  # 24 training images, batch 8
+    epochs = [row for row in run["history"] if "epoch" in row]
+    assert len(epochs) == 1 and epochs[0]["epoch"] == 1
+    for split in ("train", "val", "test"):
+        assert {f"{split}_accuracy", f"{split}_loss"} <= epochs[0].keys()
+        captions = epochs[0][f"predictions/{split}/captions"]
+        assert len(captions) == (24 if split == "train" else 9)
+        assert all(c.count(" / ") == 1 and c.split(" / ")[1] in ("parrot", "narwhal", "axolotl") for c in captions)
+    assert run["metrics"]["batch_loss"] == "examples_seen" and run["metrics"]["val_accuracy"] == "epoch"
+    assert run["summary"]["num_parameters"] == 100_928_003
+    assert any(key.startswith("test_confusion_matrix") for row in run["history"] for key in row)
+
+
+def test_same_seed_same_numbers(trained):
+    folder, _ = trained
+    again = run_script("img_classifier.py", "--n_epochs", 1, "--run_name", "e2e-again", cwd=folder,
+                       env={"WANDB_MODE": "disabled"})
+    assert again.returncode == 0, again.stderr[-3000:]
+    first, second = (json.loads((folder / "runs" / name / "summary.json").read_text()) for name in ("e2e", "e2e-again"))
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss"):
+        assert first[key] == second[key], key
+
+
+def test_predict_prints_class_and_probabilities(trained):
+    folder, _ = trained
+    pictures = sorted(Path(folder, "data", "parrot").glob("*.jpg"))[:2]
+    result = run_script("img_classifier.py", "--run_name", "e2e", "--predict", *pictures, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for line, picture in zip(lines, pictures):
+        assert line.startswith(f"{picture}: ")
+        shares = [float(part.split()[-1].rstrip("%")) for part in line.split("(")[1].rstrip(")").split(", ")]
+        assert len(shares) == 3 and sum(shares) == pytest.approx(100, abs=0.2)
+
+
+def test_predict_without_a_trained_model_says_what_to_do(tmp_path):
+    result = run_script("img_classifier.py", "--run_name", "never-trained", "--predict", "x.jpg", cwd=tmp_path)
+    assert result.returncode == 2 and "no trained model" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_without_credentials_it_logs_offline_and_says_how_to_upload(small_images, tmp_path):
+    """No WANDB_MODE, no API key, no ~/.netrc, no terminal: offline, never a login prompt."""
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_script("img_classifier.py", "--n_epochs", 1, "--run_name", "no-account", "--no-log_images",
+                        "--data_dir", small_images / "data", "--out_dir", tmp_path / "runs", cwd=tmp_path,
+                        env={"WANDB_MODE": None, "WANDB_API_KEY": None, "HOME": str(home),
+                             "WANDB_CONFIG_DIR": str(home / ".config" / "wandb")}, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "wandb sync" in result.stdout
+    assert offline_runs(tmp_path)  # ran from elsewhere: images found through --data_dir
