@@ -9,7 +9,7 @@ from PIL import Image
 
 import img_classifier as ic
 from conftest import run_script, write_csv_rows
-from wandb_records import offline_runs, read_run
+from wandb_records import offline_runs, run_named
 
 
 # ----------------------------------------------------------------------------- models
@@ -174,7 +174,7 @@ def test_checkpoint_reloads_with_weights_only_and_reproduces_test_accuracy(train
 
 def test_offline_wandb_run_holds_batch_and_epoch_metrics_and_captioned_images(trained):
     folder, _ = trained
-    run = read_run(offline_runs(folder)[-1])
+    run = run_named(folder, "e2e")
     assert run["config"]["run_name"] == "e2e" and run["config"]["model"] == "mlp"
     batches = [row for row in run["history"] if "batch_loss" in row]
     assert [row["examples_seen"] for row in batches] == [8, 16, 24]  # 24 training images, batch 8

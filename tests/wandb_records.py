@@ -38,14 +38,15 @@ def _items(items):
 
 
 def read_run(run_dir):
-    """{"history": [row dicts], "config": {...}, "summary": {...}, "metrics": {name: step_metric}}."""
-    run = {"history": [], "config": {}, "summary": {}, "metrics": {}}
+    """{"name": ..., "history": [row dicts], "config": {...}, "summary": {...}, "metrics": {name: step_metric}}."""
+    run = {"name": None, "history": [], "config": {}, "summary": {}, "metrics": {}}
     for record in records(next(Path(run_dir).glob("run-*.wandb"))):
         kind = record.WhichOneof("record_type")
         if kind == "history":
             run["history"].append(_items(record.history.item))
         elif kind in ("run", "config"):  # the initial config rides on the run record
             config = record.run.config if kind == "run" else record.config
+            run["name"] = record.run.display_name if kind == "run" else run["name"]
             run["config"].update(_items(config.update))
         elif kind == "summary":
             run["summary"].update(_items(record.summary.update))
@@ -57,3 +58,10 @@ def read_run(run_dir):
 def offline_runs(folder):
     """The offline run folders wandb wrote under folder/wandb, oldest first."""
     return sorted(Path(folder, "wandb").glob("offline-run-*"))
+
+
+def run_named(folder, name):
+    """The offline run called `name` under folder/wandb (the newest, if there are several)."""
+    runs = [run for run in map(read_run, offline_runs(folder)) if run["name"] == name]
+    assert runs, f"no offline wandb run named {name} under {folder}"
+    return runs[-1]

@@ -1,0 +1,247 @@
+"""txt_classifier.py: tokeniser, vocabulary, padding, models, settings, and whole runs."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+import txt_classifier as tc
+from conftest import DATA, read_csv_rows, run_script
+from wandb_records import offline_runs, read_run, run_named
+
+# ----------------------------------------------------------------------------- data
+
+
+def test_tokeniser_splits_punctuation_and_keeps_everything_else():
+    text = "Mayor’s “plan” (approved 5-2): $2.4 million!\n\nIs it? Yes; 7:30 p.m. 🎉 **Bold**\t[Date]"
+    assert tc.SimpleTokenizer()(text) == [
+        "Mayor’s", "“plan”", "(", "approved", "5-2", ")", ":", "$2", ".", "4", "million", "!", "Is", "it", "?",
+        "Yes", ";", "7", ":", "30", "p", ".", "m", ".", "🎉", "**Bold**", "[Date]"]
+    assert tc.SimpleTokenizer()("  \n ") == []
+
+
+def frame(articles, labels=None):
+    labels = labels or ["real", "fake"] * (len(articles) // 2)
+    return pd.DataFrame({"article": articles, "source": "s", "label": labels,
+                         "label_idx": [{"real": 0, "fake": 1}[x] for x in labels]})
+
+
+def test_vocabulary_comes_from_training_only_with_padding_and_unknown_tokens():
+    train = frame(["the cat sat", "the dog ran ran"])
+    info = tc.CorpusInfo(train, tc.SimpleTokenizer())
+    vocab = info.vocab
+    assert vocab.itos[:2] == [tc.PAD, tc.UNK] and (vocab.pad_idx, vocab.unk_idx) == (0, 1)
+    assert vocab.itos[2:4] == ["ran", "the"]  # most frequent first
+    assert len(vocab) == 2 + 5
+    assert vocab(["the", "zebra"]) == [vocab.stoi["the"], vocab.unk_idx]  # a validation-only word is unknown
+    assert info.class_names == ["real", "fake"] and info.label_counts == {"real": 1, "fake": 1}
+    assert tc.Vocab({"a": 1, "b": 3}, min_freq=2).itos == [tc.PAD, tc.UNK, "b"]
+
+
+def test_truncate_and_pad_to_max_len():
+    assert tc.TruncateToMaxLen(3)([5, 6, 7, 8]) == [5, 6, 7]
+    assert tc.PadToMaxLen(5, pad_idx=0)([5, 6]) == [5, 6, 0, 0, 0]
+    assert tc.TruncateToMaxLen(-1)([5, 6, 7, 8]) == [5, 6, 7, 8]
+    assert tc.PadToMaxLen(-1, pad_idx=0)([5, 6]) == [5, 6]
+    vocab = tc.CorpusInfo(frame(["a b c d e f", "x"]), tc.SimpleTokenizer()).vocab
+    transform = tc.Compose([tc.TextTransform(tc.SimpleTokenizer(), vocab), tc.TruncateToMaxLen(4),
+                            tc.PadToMaxLen(4, vocab.pad_idx)])
+    assert len(transform("a b c d e f")) == 4 and transform("x")[1:] == [0, 0, 0]
+
+
+def test_each_split_is_tokenised_once():
+    calls = []
+
+    def transform(text):
+        calls.append(text)
+        return [2, 3]
+
+    dataset = tc.CsvTextDataset(frame(["one", "two"]), transform)
+    for _ in range(3):  # three "epochs"
+        list(dataset)
+    assert calls == ["one", "two"]
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def padded_pair(short_len=7, long_len=19, vocab_size=50):
+    """An article alone, and the same article batched with a longer one (so padded)."""
+    generator = torch.Generator().manual_seed(1)
+    short = torch.randint(2, vocab_size, (short_len,), generator=generator)
+    long = torch.randint(2, vocab_size, (long_len,), generator=generator)
+    batch = torch.zeros(2, long_len, dtype=torch.long)
+    batch[0, :short_len], batch[1] = short, long
+    return short[None], batch
+
+
+@pytest.mark.parametrize("model", [
+    tc.BagOfWords(50, 8, 2),
+    tc.LSTMClassifier(50, 8, 6, 2),
+    tc.LSTMClassifier(50, 8, 6, 2, num_layers=2, bidirectional=True),
+], ids=["bow", "lstm", "lstm-2-layer-bidirectional"])
+def test_padding_never_changes_a_prediction(model):
+    torch.manual_seed(0)
+    alone, batched = padded_pair()
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(alone)[0], model(batched)[0], atol=1e-5, rtol=0)
+        # Padding the article on its own to any length changes nothing either.
+        more_padding = torch.cat([alone, torch.zeros(1, 40, dtype=torch.long)], dim=1)
+        torch.testing.assert_close(model(alone), model(more_padding), atol=1e-5, rtol=0)
+
+
+def test_lstm_settings_are_honoured():
+    model = tc.build_model({"model": "lstm", "embed_dim": 8, "hidden_dim": 6, "num_layers": 3,
+                            "bidirectional": True}, vocab_size=30, num_classes=2, pad_idx=0)
+    assert model.lstm.num_layers == 3 and model.lstm.bidirectional
+    assert model.embedding.padding_idx == 0
+    assert model(torch.randint(1, 30, (4, 10))).shape == (4, 2)
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ("--batch_size 1 --max_len -1 --length_histogram", {"batch_size": 1, "max_len": -1, "length_histogram": True}),
+    ("--batch_size 32 --max_len 1024", {"batch_size": 32, "max_len": 1024}),
+    ("--optimizer sgd --lr 5", {"optimizer": "sgd", "learning_rate": 5.0}),
+    ("--optimizer adam --lr 0.001", {"optimizer": "adam", "learning_rate": 0.001}),
+    ("--model lstm", {"model": "lstm"}),
+    ("--epochs 3 --bidirectional --num_layers 2", {"n_epochs": 3, "bidirectional": True, "num_layers": 2}),
+])
+def test_the_course_commands_parse_as_written(flags, expected):
+    cfg, _ = tc.parse_settings(flags.split())
+    assert {k: cfg[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--max_len", "0"], "MAX_LEN must be a positive number of tokens, or -1"),
+    (["--model", "gpt"], "invalid choice: 'gpt'"),
+    (["--epochs", "0"], "N_EPOCHS must be positive"),
+    (["--hiden_dim", "8"], "did you mean --hidden_dim?"),
+])
+def test_a_bad_setting_is_one_line_without_traceback(tmp_path, args, says):
+    result = run_script("txt_classifier.py", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_unpadded_batches_explain_why_they_cannot_be_stacked(small_texts):
+    result = run_script("txt_classifier.py", "--max_len", -1, "--batch_size", 4, "--n_epochs", 1, cwd=small_texts)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1
+    assert "different lengths" in message and "--max_len" in message and "--batch_size 1" in message
+
+
+# ----------------------------------------------------------------------------- whole runs
+
+
+@pytest.fixture(scope="module")
+def trained(small_texts):
+    result = run_script("txt_classifier.py", "--n_epochs", 2, "--run_name", "e2e", "--length_histogram",
+                        cwd=small_texts)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return small_texts, result
+
+
+def test_run_writes_summary_histogram_and_timings(trained):
+    folder, result = trained
+    summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss",
+                "num_parameters", "epochs", "seconds"):
+        assert key in summary
+    assert summary["epochs"] == 2 and 0 <= summary["test_accuracy"] <= 1
+    assert (folder / "runs" / "e2e" / "length_histogram.png").stat().st_size > 1000
+    assert "Training article lengths in tokens: min" in result.stdout and "longer than MAX_LEN = 1024" in result.stdout
+    assert "epoch 2/2 (" in result.stdout  # per-epoch wall time is printed
+
+
+def test_checkpoint_holds_weights_vocabulary_and_settings(trained):
+    folder, _ = trained
+    model, vocab, checkpoint = tc.load_checkpoint(folder / "runs" / "e2e" / "model.pth")
+    info = tc.CorpusInfo(pd.read_csv(folder / "data" / "txt_train.csv", keep_default_na=False), tc.SimpleTokenizer())
+    assert vocab.itos == info.vocab.itos and checkpoint["settings"]["n_epochs"] == 2
+    test = tc.CsvTextDataset(pd.read_csv(folder / "data" / "txt_test.csv", keep_default_na=False),
+                             tc.Compose([tc.TextTransform(tc.SimpleTokenizer(), vocab), tc.TruncateToMaxLen(1024),
+                                         tc.PadToMaxLen(1024, 0)]))
+    with torch.inference_mode():
+        accuracy = (model(torch.stack(test.token_ids)).argmax(1) == test.labels).float().mean().item()
+    summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
+    assert accuracy == pytest.approx(summary["test_accuracy"])
+
+
+def test_offline_wandb_run_holds_the_metrics_the_course_compares(trained):
+    folder, _ = trained
+    run = run_named(folder, "e2e")
+    assert run["config"]["optimizer"] == "adam" and run["summary"]["optimizer"] == "adam"
+    batches = [row for row in run["history"] if "batch_loss" in row]
+    assert [row["examples_seen"] for row in batches][:2] == [32, 60] and len(batches) == 4  # 60 articles, batch 32
+    epochs = [row for row in run["history"] if "epoch" in row]
+    assert [row["epoch"] for row in epochs] == [1, 2]
+    for row in epochs:
+        assert {"train_accuracy", "train_loss", "val_accuracy", "val_loss", "test_accuracy", "test_loss",
+                "epoch_seconds"} <= row.keys()
+    keys = {key for row in run["history"] for key in row}
+    assert any(k.startswith("length_histogram") for k in keys)
+    assert any(k.startswith("misclassified_test_articles") for k in keys)
+    assert any(k.startswith("test_confusion_matrix") for k in keys)
+    assert run["summary"]["seconds"] > 0
+
+
+def test_same_seed_same_numbers(trained):
+    folder, _ = trained
+    again = run_script("txt_classifier.py", "--n_epochs", 2, "--run_name", "e2e-again", cwd=folder,
+                       env={"WANDB_MODE": "disabled"})
+    assert again.returncode == 0, again.stderr[-3000:]
+    first, second = (json.loads((folder / "runs" / n / "summary.json").read_text()) for n in ("e2e", "e2e-again"))
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss"):
+        assert first[key] == second[key], key
+
+
+def test_predict_from_a_file_and_from_standard_input(trained, tmp_path):
+    folder, _ = trained
+    article = read_csv_rows(DATA / "txt_test.csv")[1]["article"]
+    (tmp_path / "article.txt").write_text(article, encoding="utf-8")
+    from_file = run_script("txt_classifier.py", "--run_name", "e2e", "--predict", tmp_path / "article.txt", cwd=folder)
+    from_stdin = run_script("txt_classifier.py", "--run_name", "e2e", "--predict", "-", cwd=folder,
+                            input=article, stdin=None)
+    assert from_file.returncode == 0 and from_stdin.returncode == 0, from_file.stderr + from_stdin.stderr
+    verdict = from_file.stdout.strip().split(": ", 1)[1]
+    assert verdict.split()[0] in ("real", "fake") and "probability" in verdict
+    assert from_stdin.stdout.strip() == f"standard input: {verdict}"
+
+
+def test_repeats_report_mean_and_spread(small_texts):
+    result = run_script("txt_classifier.py", "--n_epochs", 1, "--repeats", 3, "--run_name", "rep", cwd=small_texts)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((small_texts / "runs" / "rep" / "summary.json").read_text())
+    assert [r["seed"] for r in summary["repeats"]] == [0, 1, 2]
+    accuracies = [r["test_accuracy"] for r in summary["repeats"]]
+    assert summary["test_accuracy_mean"] == pytest.approx(sum(accuracies) / 3)
+    assert "test_accuracy_std" in summary and "3 seeds: validation accuracy" in result.stdout
+    assert (small_texts / "runs" / "rep" / "seed-2" / "model.pth").is_file()
+    runs = {run["name"]: run for run in map(read_run, offline_runs(small_texts))}
+    assert {"rep-seed0", "rep-seed1", "rep-seed2", "rep-summary"} <= runs.keys()
+    assert runs["rep-summary"]["summary"]["test_accuracy_mean"] == pytest.approx(summary["test_accuracy_mean"])
+
+
+# ----------------------------------------------------------------------------- the sample data
+
+
+def test_no_single_token_decides_the_label():
+    """The best 'article contains token X' rule stays below 80% on the test split."""
+    tokenizer = tc.SimpleTokenizer()
+    rows = read_csv_rows(DATA / "txt_test.csv")
+    labels = [row["label"] == "fake" for row in rows]
+    present = [set(tokenizer(row["article"])) for row in rows]
+    vocabulary = set().union(*present) | {"**", "#", "[", "—", "Would"}
+    best = 0.0
+    for token in vocabulary:
+        hits = [token in tokens or (len(token) <= 2 and token in row["article"]) for tokens, row in zip(present, rows)]
+        correct = sum(h == y for h, y in zip(hits, labels)) / len(rows)
+        best = max(best, correct, 1 - correct)
+    assert best < 0.80

@@ -1,0 +1,653 @@
+"""Tell real local news from LLM-written imitations: a bag of words against an LSTM.
+
+    python txt_classifier.py                          # the recommended start: bag of words, Adam
+    python txt_classifier.py --optimizer sgd --lr 5   # the course's SGD baseline
+    python txt_classifier.py --model lstm
+    python txt_classifier.py --batch_size 1 --max_len -1 --length_histogram
+    python txt_classifier.py --repeats 5              # five seeds: mean and spread of accuracy
+    python txt_classifier.py --help                   # every setting with its default
+    python txt_classifier.py --predict article.txt    # or --predict - to read standard input
+
+Every UPPER_CASE setting below can be edited here or overridden on the command line by its
+lower-case name. Metrics go to Weights & Biases (offline into ./wandb when you have no
+account; `wandb sync` uploads them later) and the trained model and a summary to
+OUT_DIR/RUN_NAME/.
+"""
+
+import argparse
+import collections
+import difflib
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.utils.data import DataLoader, Dataset
+from torch.utils.data._utils.collate import default_collate
+from tqdm import tqdm
+
+# ----------------------------------------------------------------------------- settings
+DATA_DIR = "./data"  # folder holding txt_train.csv, txt_val.csv and txt_test.csv
+MODEL = "bow"  # "bow" (bag of words, nn.EmbeddingBag) or "lstm"
+OPTIMIZER = "adam"  # "adam", "sgd" (the course baseline runs it with learning rate 5) or "adamw"
+LEARNING_RATE = 1e-3  # optimiser step size
+BATCH_SIZE = 32  # articles per optimiser step
+EVAL_BATCH_SIZE = 64  # articles per batch when only measuring
+N_EPOCHS = 20  # passes over the training split
+EMBED_DIM = 64  # size of each word's embedding vector
+HIDDEN_DIM = 64  # LSTM hidden state size
+NUM_LAYERS = 1  # stacked LSTM layers
+BIDIRECTIONAL = False  # also read each article backwards (LSTM)
+MAX_LEN = 1024  # tokens kept per article, padded up to this; -1 keeps all and pads nothing
+MIN_FREQ = 1  # a word needs this many training occurrences to get its own embedding
+LENGTH_HISTOGRAM = False  # save and log a histogram of training article lengths
+REPEATS = 1  # train with seeds SEED .. SEED+REPEATS-1 and report mean and spread
+SEED = 0  # same seed, same data, same machine: same numbers
+RUN_NAME = "txt-classifier"  # wandb run name, and the folder under OUT_DIR
+WANDB_PROJECT = "txt-classifier"  # wandb project the run is logged to
+OUT_DIR = "./runs"  # model.pth and summary.json go to OUT_DIR/RUN_NAME/
+DEVICE = "auto"  # "auto" picks cuda, then mps, then cpu; or name one of them
+# ----------------------------------------------------------------------------- end of settings
+
+CHOICES = {"MODEL": ["bow", "lstm"], "OPTIMIZER": ["adam", "sgd", "adamw"],
+           "DEVICE": ["auto", "cuda", "mps", "cpu"]}
+ALIASES = {"LEARNING_RATE": ["--lr"], "N_EPOCHS": ["--epochs"]}
+POSITIVE = ["LEARNING_RATE", "BATCH_SIZE", "EVAL_BATCH_SIZE", "N_EPOCHS", "EMBED_DIM", "HIDDEN_DIM",
+            "NUM_LAYERS", "MIN_FREQ", "REPEATS"]
+CSV_COLUMNS = ["article", "label", "label_idx"]
+PAD, UNK = "<pad>", "<unk>"
+CHECKPOINT_FORMAT = "txt_classifier/1"
+
+
+class UserError(Exception):
+    """Something the user can fix (a setting, a file); reported as one line, no traceback."""
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def settings_comments():
+    """{NAME: comment} for the settings block, read from this file so --help never drifts."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    block = source.split("# " + "-" * 77 + " settings\n")[1].split("\n# ---")[0]
+    return dict(re.findall(r"^([A-Z][A-Z0-9_]*) = .+?  # (.+)$", block, flags=re.M))
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message):
+        unknown = re.findall(r"--[\w-]+", message) if "unrecognized" in message else []
+        known = [opt for action in self._actions for opt in action.option_strings]
+        hints = [difflib.get_close_matches(arg.split("=")[0], known, n=1) for arg in unknown]
+        hint = "".join(f"; did you mean {h[0]}?" for h in hints if h)
+        self.exit(2, f"{self.prog}: error: {message}{hint} (see --help)\n")
+
+
+def parse_settings(argv=None):
+    """The settings as a dict {lower_case_name: value} after command-line overrides, and the
+    files to --predict (None when training)."""
+    parser = _OneLineParser(prog="txt_classifier.py", allow_abbrev=False,
+                            description=__doc__.split("\n\n")[0])
+    for name, comment in settings_comments().items():
+        default = globals()[name]
+        flags = [f"--{name.lower()}"] + ALIASES.get(name, [])
+        if isinstance(default, bool):
+            parser.add_argument(*flags, action=argparse.BooleanOptionalAction, default=default,
+                                help=f"{comment} (default: {default})")
+        else:
+            parser.add_argument(*flags, type=type(default), default=default, metavar=type(default).__name__.upper(),
+                                choices=CHOICES.get(name), help=f"{comment} (default: {default})")
+    parser.add_argument("--predict", nargs="+", metavar="FILE",
+                        help="say whether each FILE (- for standard input) reads as real or fake, "
+                             "using the model saved for RUN_NAME, then exit")
+    args = vars(parser.parse_args(argv))
+    predict = args.pop("predict")
+    check_settings(args)
+    return args, predict
+
+
+def check_settings(cfg):
+    for name in POSITIVE:
+        if not cfg[name.lower()] > 0:
+            raise UserError(f"{name} must be positive, got {cfg[name.lower()]}: "
+                            f"edit it in txt_classifier.py or pass --{name.lower()} with a positive value.")
+    if cfg["max_len"] == 0 or cfg["max_len"] < -1:
+        raise UserError(f"MAX_LEN must be a positive number of tokens, or -1 for no truncation and "
+                        f"no padding; got {cfg['max_len']}: try --max_len 1024.")
+
+
+# ----------------------------------------------------------------------------- data
+
+
+class SimpleTokenizer:
+    """Spaces around . , : ; ! ? ( ), then split on whitespace. Case and everything else are kept."""
+
+    PUNCTUATION = re.compile(r"([.,:;!?()])")
+
+    def __call__(self, text):
+        return self.PUNCTUATION.sub(r" \1 ", text).split()
+
+
+class Vocab:
+    """Token <-> id. Id 0 is padding, id 1 stands for every word not seen in training."""
+
+    def __init__(self, token_counts, min_freq=1):
+        kept = sorted((t for t, n in token_counts.items() if n >= min_freq),
+                      key=lambda t: (-token_counts[t], t))  # most frequent first; ties alphabetical
+        self.itos = [PAD, UNK] + kept
+        self.stoi = {token: i for i, token in enumerate(self.itos)}
+        self.pad_idx, self.unk_idx = 0, 1
+
+    def __len__(self):
+        return len(self.itos)
+
+    def __call__(self, tokens):
+        return [self.stoi.get(token, self.unk_idx) for token in tokens]
+
+
+class CorpusInfo:
+    """What the training split tells us: the vocabulary, the classes and how often each occurs."""
+
+    def __init__(self, train_frame, tokenizer, min_freq=1):
+        counts = collections.Counter()
+        for article in train_frame["article"]:
+            counts.update(tokenizer(article))
+        self.vocab = Vocab(counts, min_freq)
+        names = dict(zip(train_frame["label_idx"], train_frame["label"]))
+        self.class_names = [names.get(i, f"class {i}") for i in range(max(names) + 1)]
+        self.label_counts = collections.Counter(train_frame["label"])
+        self.num_classes = len(self.class_names)
+        self.pad_idx = self.vocab.pad_idx
+
+
+class TextTransform:
+    """Article text -> list of token ids."""
+
+    def __init__(self, tokenizer, vocab):
+        self.tokenizer, self.vocab = tokenizer, vocab
+
+    def __call__(self, text):
+        return self.vocab(self.tokenizer(text))
+
+
+class TruncateToMaxLen:
+    def __init__(self, max_len):
+        self.max_len = max_len
+
+    def __call__(self, ids):
+        return ids if self.max_len == -1 else ids[:self.max_len]
+
+
+class PadToMaxLen:
+    def __init__(self, max_len, pad_idx):
+        self.max_len, self.pad_idx = max_len, pad_idx
+
+    def __call__(self, ids):
+        return ids if self.max_len == -1 else ids + [self.pad_idx] * (self.max_len - len(ids))
+
+
+class Compose:
+    def __init__(self, transforms):
+        self.transforms = transforms
+
+    def __call__(self, value):
+        for transform in self.transforms:
+            value = transform(value)
+        return value
+
+
+def read_text_csv(csv_file):
+    if not csv_file.is_file():
+        raise UserError(f"{csv_file} not found: set DATA_DIR (--data_dir) to the folder that holds "
+                        f"txt_train.csv, txt_val.csv and txt_test.csv.")
+    frame = pd.read_csv(csv_file, keep_default_na=False)
+    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
+    if missing:
+        raise UserError(f"{csv_file} has no column {', '.join(missing)}: the header must name "
+                        f"article, source, label and label_idx.")
+    if frame.empty:
+        raise UserError(f"{csv_file} has no rows: every split needs at least one article.")
+    return frame
+
+
+class CsvTextDataset(Dataset):
+    """One split of a course CSV. Each article is tokenised once, here, not once per epoch."""
+
+    def __init__(self, frame, transform):
+        self.articles = list(frame["article"])
+        self.labels = torch.tensor(frame["label_idx"].tolist(), dtype=torch.long)
+        self.token_ids = [torch.tensor(transform(article), dtype=torch.long) for article in self.articles]
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, idx):
+        return self.token_ids[idx], self.labels[idx]
+
+
+def collate_batch(batch):
+    """Stack a batch; with MAX_LEN = -1 articles differ in length, and that cannot be stacked."""
+    try:
+        return default_collate(batch)
+    except RuntimeError as error:
+        lengths = sorted({len(ids) for ids, _ in batch})
+        raise UserError(
+            f"cannot stack a batch of articles with {len(lengths)} different lengths "
+            f"({lengths[0]} to {lengths[-1]} tokens): a tensor batch needs equal lengths, and "
+            f"MAX_LEN = -1 turns padding off. Set --max_len (e.g. 1024) to pad, or --batch_size 1. "
+            f"(PyTorch said: {str(error).splitlines()[0]})") from None
+
+
+def check_batches_stack(dataset, batch_size):
+    """Fail before training, not mid-epoch, when batches of unpadded articles cannot be stacked."""
+    if batch_size == 1:
+        return
+    by_length = {len(ids): i for i, (ids, _) in enumerate(dataset)}
+    if len(by_length) > 1:
+        collate_batch([dataset[i] for i in list(by_length.values())[:batch_size]])
+
+
+# ----------------------------------------------------------------------------- models
+
+
+class BagOfWords(nn.Module):
+    """Mean of the article's word embeddings, then a linear layer. Padding is left out of the mean."""
+
+    def __init__(self, vocab_size, embed_dim, num_classes, pad_idx=0):
+        super().__init__()
+        self.embedding = nn.EmbeddingBag(vocab_size, embed_dim, mode="mean", padding_idx=pad_idx)
+        self.fc = nn.Linear(embed_dim, num_classes)
+
+    def forward(self, token_ids):
+        return self.fc(self.embedding(token_ids))
+
+
+class LSTMClassifier(nn.Module):
+    """Embedding, LSTM over the real tokens only, max over time, then a small linear head.
+
+    Padded steps never enter the recurrence (packed sequences) and never win the max
+    (they are set to -inf before pooling), so padding cannot change a prediction.
+    """
+
+    def __init__(self, vocab_size, embed_dim, hidden_dim, num_classes, pad_idx=0, num_layers=1,
+                 bidirectional=False):
+        super().__init__()
+        self.pad_idx = pad_idx
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
+        self.lstm = nn.LSTM(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True,
+                            bidirectional=bidirectional)
+        features = hidden_dim * (2 if bidirectional else 1)
+        self.head = nn.Sequential(nn.Linear(features, features), nn.ReLU(), nn.Linear(features, num_classes))
+
+    def forward(self, token_ids):
+        lengths = (token_ids != self.pad_idx).sum(dim=1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(self.embedding(token_ids), lengths, batch_first=True, enforce_sorted=False)
+        outputs, _ = self.lstm(packed)
+        outputs, _ = pad_packed_sequence(outputs, batch_first=True, padding_value=float("-inf"))
+        return self.head(outputs.max(dim=1).values)
+
+
+def build_model(cfg, vocab_size, num_classes, pad_idx):
+    if cfg["model"] == "bow":
+        return BagOfWords(vocab_size, cfg["embed_dim"], num_classes, pad_idx)
+    return LSTMClassifier(vocab_size, cfg["embed_dim"], cfg["hidden_dim"], num_classes, pad_idx,
+                          cfg["num_layers"], cfg["bidirectional"])
+
+
+def build_optimizer(cfg, model):
+    optimizer_class = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam,
+                       "adamw": torch.optim.AdamW}[cfg["optimizer"]]
+    return optimizer_class(model.parameters(), lr=cfg["learning_rate"])
+
+
+def count_parameters(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+# ----------------------------------------------------------------------------- train / eval
+
+
+def pick_device(name):
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def train_one_epoch(dataloader, model, loss_fn, optimizer, device, examples_seen, log):
+    """One pass over the training split; calls log(batch_loss, examples_seen) per batch."""
+    model.train()
+    # Redraw often on a terminal; when output goes to a log or notebook, now and then.
+    progress = tqdm(dataloader, desc="  train", unit="batch", leave=False,
+                    mininterval=0.5 if sys.stderr.isatty() else 15)
+    running_loss = 0.0
+    for batch, (token_ids, labels) in enumerate(progress, start=1):
+        token_ids, labels = token_ids.to(device), labels.to(device)
+        loss = loss_fn(model(token_ids), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        examples_seen += len(labels)
+        running_loss += (loss.item() - running_loss) / min(batch, 20)
+        log(loss.item(), examples_seen)
+        progress.set_postfix(loss=f"{running_loss:.3f}")
+    return examples_seen
+
+
+@torch.inference_mode()
+def evaluate(dataloader, model, loss_fn, device):
+    """Accuracy (a fraction), mean loss, and each article's class probabilities."""
+    model.eval()
+    total_loss, probabilities = 0.0, []
+    for token_ids, labels in dataloader:
+        logits = model(token_ids.to(device))
+        total_loss += loss_fn(logits, labels.to(device)).item() * len(labels)
+        probabilities.append(logits.softmax(dim=1).cpu())
+    probabilities = torch.cat(probabilities)
+    targets = dataloader.dataset.labels
+    accuracy = (probabilities.argmax(dim=1) == targets).float().mean().item()
+    return accuracy, total_loss / len(targets), probabilities
+
+
+# ----------------------------------------------------------------------------- logging / reporting
+
+
+def start_wandb(cfg, name, group=None, job_type="train"):
+    """A wandb run that never blocks on a login prompt.
+
+    WANDB_MODE, when set, decides. Otherwise: online when this machine has wandb credentials,
+    offline (files in ./wandb, uploaded later with `wandb sync`) when it has none.
+    """
+    import wandb  # imported here so that importing this file stays light
+
+    mode = None if os.environ.get("WANDB_MODE") else (
+        "online" if wandb.login(prompt=False, verify=False) else "offline")
+    try:
+        run = wandb.init(project=cfg["wandb_project"], name=name, config=cfg, mode=mode, group=group,
+                         job_type=job_type, reinit="finish_previous")
+    except Exception as error:  # wandb could not start: train anyway, say so once
+        print(f"warning: wandb could not start ({str(error).splitlines()[0]}); training without it.")
+        run = wandb.init(mode="disabled")
+    if run.settings.mode == "offline" and mode == "offline":
+        print(f"wandb: no account configured, logging offline. Upload later with: "
+              f"wandb sync {Path(run.dir).parent}")
+    run.define_metric("examples_seen", hidden=True)
+    run.define_metric("batch_loss", step_metric="examples_seen")
+    run.define_metric("epoch", hidden=True)
+    for metric in ("train_accuracy", "train_loss", "val_accuracy", "val_loss", "test_accuracy",
+                   "test_loss", "epoch_seconds"):
+        run.define_metric(metric, step_metric="epoch")
+    return run
+
+
+def length_histogram(lengths, max_len, path):
+    """Save a histogram of article lengths (in tokens) to path; return the figures printed with it."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: works with no screen
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.hist(lengths, bins=40, color="#4c72b0")
+    if max_len > 0:
+        ax.axvline(max_len, color="#c44e52", linestyle="--", label=f"MAX_LEN = {max_len}")
+        ax.legend()
+    ax.set_xlabel("tokens per training article (no truncation, no padding)")
+    ax.set_ylabel("articles")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    stats = {"min": min(lengths), "median": statistics.median(lengths), "mean": statistics.mean(lengths),
+             "max": max(lengths)}
+    if max_len > 0:
+        stats["share_longer_than_max_len"] = sum(n > max_len for n in lengths) / len(lengths)
+    return stats
+
+
+def misclassified_rows(articles, probabilities, targets, class_names, limit=20):
+    """(title, true, predicted, confidence) of wrongly classified articles, most confident first."""
+    predicted = probabilities.argmax(dim=1)
+    wrong = [i for i in range(len(targets)) if predicted[i] != targets[i]]
+    wrong.sort(key=lambda i: -probabilities[i].max().item())
+    return [[articles[i].strip().split("\n")[0][:120], class_names[targets[i]], class_names[predicted[i]],
+             round(probabilities[i].max().item(), 4)] for i in wrong[:limit]]
+
+
+def print_report(cfg, metrics, num_parameters, seconds):
+    print(f"\n{cfg['run_name']}: {cfg['model']}, {cfg['optimizer']} lr {cfg['learning_rate']}, "
+          f"{num_parameters:,} parameters, {cfg['n_epochs']} epochs in {seconds:.1f} s")
+    print(f"  {'split':<6}{'accuracy':>10}{'loss':>10}")
+    for split in ("train", "val", "test"):
+        print(f"  {split:<6}{metrics[f'{split}_accuracy']:>10.1%}{metrics[f'{split}_loss']:>10.4f}")
+
+
+def save_checkpoint(path, model, cfg, corpus):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    torch.save({"format": CHECKPOINT_FORMAT, "model_state": model.state_dict(), "settings": cfg,
+                "vocab": corpus.vocab.itos, "class_names": corpus.class_names}, partial)
+    partial.replace(path)  # atomic: a crash while saving never leaves half a checkpoint
+
+
+def load_checkpoint(path):
+    """The saved model, its vocabulary and class names, and its settings."""
+    if not path.is_file():
+        raise UserError(f"no trained model at {path}: train one first (python txt_classifier.py "
+                        f"--run_name NAME), or pass the --run_name (and --out_dir) it was saved under.")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise UserError(f"{path} is not a checkpoint this script can read ({type(error).__name__}): "
+                        f"train again to recreate it.") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise UserError(f"{path} was not written by txt_classifier.py: point --run_name/--out_dir at one that was.")
+    vocab = Vocab({})
+    vocab.itos = checkpoint["vocab"]
+    vocab.stoi = {token: i for i, token in enumerate(vocab.itos)}
+    model = build_model(checkpoint["settings"], len(vocab), len(checkpoint["class_names"]), vocab.pad_idx)
+    model.load_state_dict(checkpoint["model_state"])
+    return model.eval(), vocab, checkpoint
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class Corpus:
+    """The three splits, tokenised once per invocation and shared by every repeat."""
+
+    def __init__(self, cfg):
+        data_dir = Path(cfg["data_dir"])
+        if not data_dir.is_dir():
+            raise UserError(f"data folder {data_dir} not found: set DATA_DIR (--data_dir) to the folder "
+                            f"that holds txt_train.csv, txt_val.csv and txt_test.csv.")
+        started = time.time()
+        frames = {split: read_text_csv(data_dir / f"txt_{split}.csv") for split in ("train", "val", "test")}
+        self.tokenizer = SimpleTokenizer()
+        self.info = CorpusInfo(frames["train"], self.tokenizer, cfg["min_freq"])
+        transform = Compose([TextTransform(self.tokenizer, self.info.vocab), TruncateToMaxLen(cfg["max_len"]),
+                             PadToMaxLen(cfg["max_len"], self.info.pad_idx)])
+        self.splits = {split: CsvTextDataset(frame, transform) for split, frame in frames.items()}
+        self.train_lengths = [len(self.tokenizer(article)) for article in frames["train"]["article"]]
+        print(f"Loaded {', '.join(f'{len(d)} {s}' for s, d in self.splits.items())} articles; "
+              f"vocabulary of {len(self.info.vocab):,} tokens from training; labels "
+              f"{dict(self.info.label_counts)}; in {time.time() - started:.1f} s")
+
+
+def train(cfg, corpus, run_dir, run_name, group=None):
+    """Train and evaluate one model as `cfg` says; returns the summary dict."""
+    seed_everything(cfg["seed"])
+    device = pick_device(cfg["device"])
+    info, splits = corpus.info, corpus.splits
+    generator = torch.Generator().manual_seed(cfg["seed"])
+    train_loader = DataLoader(splits["train"], batch_size=cfg["batch_size"], shuffle=True,
+                              generator=generator, collate_fn=collate_batch)
+    eval_batch = cfg["eval_batch_size"] if cfg["max_len"] != -1 else 1
+    eval_loaders = {split: DataLoader(dataset, batch_size=eval_batch, collate_fn=collate_batch)
+                    for split, dataset in splits.items()}
+
+    check_batches_stack(splits["train"], cfg["batch_size"])
+    model = build_model(cfg, len(info.vocab), info.num_classes, info.pad_idx).to(device)
+    num_parameters = count_parameters(model)
+    print(f"Using {device}; {cfg['model']} with {num_parameters:,} parameters; seed {cfg['seed']}")
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = build_optimizer(cfg, model)
+
+    run = start_wandb(cfg, run_name, group)
+    run.summary.update({"num_parameters": num_parameters, "optimizer": cfg["optimizer"]})
+    if cfg["length_histogram"]:
+        log_length_histogram(run, corpus, cfg, run_dir)
+    started, examples_seen = time.time(), 0
+    for epoch in range(1, cfg["n_epochs"] + 1):
+        epoch_started = time.time()
+        examples_seen = train_one_epoch(train_loader, model, loss_fn, optimizer, device, examples_seen,
+                                        lambda loss, seen: run.log({"batch_loss": loss, "examples_seen": seen}))
+        metrics = {"epoch": epoch}
+        for split, loader in eval_loaders.items():
+            accuracy, loss, probabilities = evaluate(loader, model, loss_fn, device)
+            metrics.update({f"{split}_accuracy": accuracy, f"{split}_loss": loss})
+        metrics["epoch_seconds"] = time.time() - epoch_started
+        run.log(metrics)
+        print(f"epoch {epoch}/{cfg['n_epochs']} ({metrics['epoch_seconds']:.1f} s): " + "  ".join(
+            f"{s} acc {metrics[f'{s}_accuracy']:.1%} loss {metrics[f'{s}_loss']:.3f}" for s in eval_loaders))
+    seconds = time.time() - started
+
+    checkpoint_path = run_dir / "model.pth"
+    save_checkpoint(checkpoint_path, model, cfg, info)
+    check_reload(checkpoint_path, eval_loaders["test"], loss_fn, metrics["test_accuracy"])
+    summary = {**metrics, "epochs": cfg["n_epochs"], "num_parameters": num_parameters,
+               "seconds": round(seconds, 2), "examples_seen": examples_seen, "device": str(device),
+               "settings": cfg}
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    log_final(run, metrics, probabilities, splits["test"], info.class_names, seconds)
+    print_report(cfg, metrics, num_parameters, seconds)
+    print(f"Saved {checkpoint_path} and {run_dir / 'summary.json'}")
+    return summary
+
+
+def log_length_histogram(run, corpus, cfg, run_dir):
+    import wandb
+
+    path = run_dir / "length_histogram.png"
+    stats = length_histogram(corpus.train_lengths, cfg["max_len"], path)
+    line = ", ".join(f"{k} {v:.0f}" for k, v in stats.items() if k != "share_longer_than_max_len")
+    if "share_longer_than_max_len" in stats:
+        line += f"; {stats['share_longer_than_max_len']:.1%} longer than MAX_LEN = {cfg['max_len']}"
+    print(f"Training article lengths in tokens: {line}. Histogram: {path}")
+    run.log({"length_histogram": wandb.Image(str(path))})
+    run.summary.update({f"length_{k}": v for k, v in stats.items()})
+
+
+def log_final(run, metrics, test_probabilities, test_split, class_names, seconds):
+    import wandb
+
+    targets = test_split.labels
+    rows = misclassified_rows(test_split.articles, test_probabilities, targets, class_names)
+    run.log({"misclassified_test_articles": wandb.Table(columns=["title", "true", "predicted", "confidence"],
+                                                        data=rows),
+             "test_confusion_matrix": wandb.plot.confusion_matrix(
+                 y_true=targets.tolist(), preds=test_probabilities.argmax(dim=1).tolist(),
+                 class_names=class_names)})
+    run.summary.update({**metrics, "seconds": seconds})
+    run.finish()
+
+
+def check_reload(path, loader, loss_fn, expected_accuracy):
+    """Load the saved model as `--predict` will, and make sure it scores what was just measured."""
+    model = load_checkpoint(path)[0]
+    accuracy = evaluate(loader, model, loss_fn, torch.device("cpu"))[0]
+    if abs(accuracy - expected_accuracy) > 1e-6:
+        raise RuntimeError(f"reloaded {path} scores {accuracy:.4f} on test, not {expected_accuracy:.4f}")
+
+
+def train_repeats(cfg):
+    """Train REPEATS times with consecutive seeds; report the spread of validation and test accuracy."""
+    corpus = Corpus(cfg)
+    run_dir = Path(cfg["out_dir"]) / cfg["run_name"]
+    if cfg["repeats"] == 1:
+        return train(cfg, corpus, run_dir, cfg["run_name"])
+    summaries = []
+    for k in range(cfg["repeats"]):
+        seed = cfg["seed"] + k
+        print(f"\n=== repeat {k + 1}/{cfg['repeats']}: seed {seed}")
+        summaries.append(train(dict(cfg, seed=seed), corpus, run_dir if k == 0 else run_dir / f"seed-{seed}",
+                               f"{cfg['run_name']}-seed{seed}", group=cfg["run_name"]))
+    spread = report_repeats(cfg, summaries)
+    first = summaries[0]
+    (run_dir / "summary.json").write_text(json.dumps({**first, **spread}, indent=2) + "\n", encoding="utf-8")
+    return {**first, **spread}
+
+
+def report_repeats(cfg, summaries):
+    import wandb
+
+    spread = {"repeats": [{k: s[k] for k in ("val_accuracy", "test_accuracy", "seconds")} | {"seed": s["settings"]["seed"]}
+                          for s in summaries]}
+    for split in ("val", "test"):
+        values = [s[f"{split}_accuracy"] for s in summaries]
+        spread[f"{split}_accuracy_mean"] = statistics.mean(values)
+        spread[f"{split}_accuracy_std"] = statistics.stdev(values)
+    print(f"\n{cfg['repeats']} seeds: validation accuracy {spread['val_accuracy_mean']:.1%} "
+          f"± {spread['val_accuracy_std']:.1%}, test accuracy {spread['test_accuracy_mean']:.1%} "
+          f"± {spread['test_accuracy_std']:.1%} (mean ± standard deviation)")
+    run = start_wandb(cfg, f"{cfg['run_name']}-summary", group=cfg["run_name"], job_type="summary")
+    table = wandb.Table(columns=["seed", "val_accuracy", "test_accuracy", "seconds"],
+                        data=[[r["seed"], r["val_accuracy"], r["test_accuracy"], r["seconds"]] for r in spread["repeats"]])
+    run.log({"repeats": table})
+    run.summary.update({k: v for k, v in spread.items() if k != "repeats"})
+    run.finish()
+    return spread
+
+
+def predict(cfg, files):
+    """Print whether each file reads as real or fake, with the model's probability."""
+    model, vocab, checkpoint = load_checkpoint(Path(cfg["out_dir"]) / cfg["run_name"] / "model.pth")
+    settings, class_names = checkpoint["settings"], checkpoint["class_names"]
+    transform = Compose([TextTransform(SimpleTokenizer(), vocab), TruncateToMaxLen(settings["max_len"])])
+    for name in files:
+        if name == "-":
+            text = sys.stdin.read()
+        elif not Path(name).is_file():
+            raise UserError(f"{name} not found: pass a text file (or - for standard input) to --predict.")
+        else:
+            text = Path(name).read_text(encoding="utf-8", errors="replace")
+        ids = transform(text) or [vocab.unk_idx]
+        with torch.inference_mode():
+            probabilities = model(torch.tensor([ids])).softmax(dim=1)[0]
+        best = probabilities.argmax().item()
+        label = "standard input" if name == "-" else name
+        print(f"{label}: {class_names[best]} (probability {probabilities[best]:.1%})")
+
+
+def main(argv=None):
+    try:
+        cfg, files_to_predict = parse_settings(argv)
+        if files_to_predict:
+            predict(cfg, files_to_predict)
+        else:
+            train_repeats(cfg)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
