@@ -13,19 +13,24 @@ model and a summary to OUT_DIR/RUN_NAME/.
 """
 
 import argparse
+import contextlib
 import difflib
+import hashlib
+import importlib
 import json
 import os
 import random
 import re
 import sys
+import threading
 import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-import torchvision.transforms.functional as TF
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -47,12 +52,18 @@ WANDB_PROJECT = "img-classifier"  # wandb project the run is logged to
 LOG_IMAGES = True  # on the last epoch, log each split's first batch with captions
 OUT_DIR = "./runs"  # model.pth and summary.json go to OUT_DIR/RUN_NAME/
 DEVICE = "auto"  # "auto" picks cuda, then mps, then cpu; or name one of them
+MIXED_PRECISION = "auto"  # "auto": bf16 (or fp16) on a GPU, off on a CPU; or "off", "bf16", "fp16"
+COMPILE = False  # torch.compile the model: faster steps after a slow first one
+CACHE_DIR = "./.cache"  # decoded pictures are kept here for the next run; "" turns the cache off
+FAST_DECODE = True  # let JPEG decoding skip detail a 256-pixel crop cannot show (about 2x faster)
+DECODE_THREADS = 0  # threads decoding pictures; 0 means one per CPU core
+MEMORY_BUDGET_GB = 4.0  # largest decoded-picture store kept in memory; beyond it, stream from disk
 # ----------------------------------------------------------------------------- end of settings
 
 CHOICES = {"MODEL": ["mlp", "cnn"], "OPTIMIZER": ["sgd", "adam", "adadelta", "adamw"],
-           "DEVICE": ["auto", "cuda", "mps", "cpu"]}
+           "DEVICE": ["auto", "cuda", "mps", "cpu"], "MIXED_PRECISION": ["auto", "off", "bf16", "fp16"]}
 ALIASES = {"LEARNING_RATE": ["--lr"], "N_EPOCHS": ["--epochs"]}
-POSITIVE = ["LEARNING_RATE", "BATCH_SIZE", "EVAL_BATCH_SIZE", "N_EPOCHS", "IMG_SIZE"]
+POSITIVE = ["LEARNING_RATE", "BATCH_SIZE", "EVAL_BATCH_SIZE", "N_EPOCHS", "IMG_SIZE", "MEMORY_BUDGET_GB"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -62,6 +73,7 @@ GRAY_MEAN = (sum(w * m for w, m in zip(GRAY_WEIGHTS, IMAGENET_MEAN)),)
 GRAY_STD = (sum(w * s for w, s in zip(GRAY_WEIGHTS, IMAGENET_STD)),)
 CSV_COLUMNS = ["image", "label", "label_idx"]
 CHECKPOINT_FORMAT = "img_classifier/1"
+CACHE_FORMAT = "img_classifier-cache/1"  # bump when load_image changes, so old caches are not reused
 
 
 class UserError(Exception):
@@ -135,12 +147,37 @@ def resolve_image_path(path_in_csv, data_dir):
     return next((p for p in candidates if p.is_file()), candidates[0])
 
 
-def load_image(path, img_size):
+def load_image(path, img_size, fast_decode=FAST_DECODE):
     """Decode one picture, resize its shorter side to img_size, centre-crop: uint8 (3, S, S)."""
     with Image.open(path) as img:
-        img = img.convert("RGB")
-        img = TF.resize(img, img_size, interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
-        return TF.pil_to_tensor(TF.center_crop(img, img_size))
+        if fast_decode:
+            # A JPEG decoder can produce 1/2, 1/4 or 1/8 scale almost for free. Asking for at least
+            # twice the target keeps the antialiased resize below doing the real work: on 1024-pixel
+            # pictures the result differs from a full decode by about 0.5/255 on average.
+            img.draft("RGB", (2 * img_size, 2 * img_size))
+        img = to_rgb(img)
+        # Shorter side to img_size, keeping the aspect ratio (what torchvision's Resize(img_size)
+        # does, with the same rounding), then the centre square (CenterCrop). Pillow's resize
+        # is antialiased. Done without torchvision, whose import costs a second and a half.
+        width, height = img.size
+        if width <= height:
+            width, height = img_size, int(img_size * height / width)
+        else:
+            width, height = int(img_size * width / height), img_size
+        img = img.resize((width, height), Image.Resampling.BILINEAR)
+        left, top = int(round((width - img_size) / 2.0)), int(round((height - img_size) / 2.0))
+        img = img.crop((left, top, left + img_size, top + img_size))
+        return torch.from_numpy(np.array(img)).permute(2, 0, 1).contiguous()
+
+
+def to_rgb(img):
+    """Any picture as 8-bit RGB: transparency over white, 16-bit values scaled down, CMYK converted."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        values = np.asarray(img, dtype=np.float64)
+        img = Image.fromarray(np.clip(values / 257 if values.max() > 255 else values, 0, 255).astype(np.uint8))
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA"))
+    return img.convert("RGB")
 
 
 def read_image_csv(csv_file):
@@ -158,26 +195,106 @@ def read_image_csv(csv_file):
 
 
 class CsvImageDataset(Dataset):
-    """One split of a course CSV. Each picture is decoded once, here, and kept as uint8.
+    """One split of a course CSV, as (uint8 image (3, S, S), label_idx) items.
 
-    Items are (uint8 image (3, S, S), label_idx). Normalising and grayscale happen per batch
-    (see `to_model_input`), so one decoded copy serves every epoch and every setting.
+    Each picture is decoded once, here, into one uint8 store that serves every epoch and all
+    three evaluations; normalising and grayscale happen per batch (`to_model_input`), so the
+    store (and its disk cache) is shared by colour and grayscale runs. When the store would
+    not fit MEMORY_BUDGET_GB, pictures are decoded on access instead (`stream=True`), which
+    DataLoader workers then do in parallel.
     """
 
-    def __init__(self, csv_file, img_size=IMG_SIZE):
+    def __init__(self, csv_file, img_size=IMG_SIZE, fast_decode=FAST_DECODE, cache_dir="",
+                 decode_threads=0, stream=False):
         self.csv_file = Path(csv_file)
         frame = read_image_csv(self.csv_file)
         data_dir = self.csv_file.parent
         self.image_paths = [resolve_image_path(p, data_dir) for p in frame["image"]]
         self.labels = torch.tensor(frame["label_idx"].tolist(), dtype=torch.long)
         self.label_names = dict(zip(frame["label_idx"], frame["label"]))
-        self.images = torch.stack([load_image(p, img_size) for p in self.image_paths])
+        self.img_size, self.fast_decode = img_size, fast_decode
+        self.images = None if stream else decode_all(self.image_paths, img_size, fast_decode, cache_dir,
+                                                     decode_threads, self.csv_file)
 
     def __len__(self):
         return len(self.labels)
 
     def __getitem__(self, idx):
+        if self.images is None:
+            return load_image(self.image_paths[idx], self.img_size, self.fast_decode), self.labels[idx]
         return self.images[idx], self.labels[idx]
+
+    def to(self, device):
+        """Move the store to `device` once, so batches never cross from host to device again."""
+        if self.images is not None:
+            self.images, self.labels = self.images.to(device), self.labels.to(device)
+        return self
+
+
+def decode_all(paths, img_size, fast_decode, cache_dir, threads, csv_file):
+    """All pictures as one uint8 tensor (N, 3, S, S): from the disk cache where it is still valid,
+    the rest decoded in parallel threads (decoding releases the GIL; threads measured as fast as
+    processes here, without copying pictures between processes)."""
+    cache = DecodedCache(cache_dir, csv_file, img_size, fast_decode) if cache_dir else None
+    keys = [cache_key(path) for path in paths]
+    images = torch.empty((len(paths), 3, img_size, img_size), dtype=torch.uint8)
+    cached = cache.load() if cache else {}
+    missing = [i for i, key in enumerate(keys) if key not in cached]
+    for i, key in enumerate(keys):
+        if key in cached:
+            images[i] = cached[key]
+    with ThreadPoolExecutor(max_workers=threads or os.cpu_count()) as pool:
+        for i, image in zip(missing, pool.map(lambda i: load_image(paths[i], img_size, fast_decode), missing)):
+            images[i] = image
+    if cache and missing:
+        cache.save(keys, images)
+    return images
+
+
+def cache_key(path):
+    """A picture's identity for the cache: a changed file (size or time) is decoded again."""
+    stat = path.stat()
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
+class DecodedCache:
+    """One split's decoded pictures on disk, between runs.
+
+    The file name carries the split's CSV and the preprocessing settings; inside, each picture
+    is keyed by path, size and modification time and carries a checksum. A picture whose key
+    or checksum does not match is decoded again, and a file that cannot be read is rebuilt:
+    the cache is never trusted blindly.
+    """
+
+    def __init__(self, cache_dir, csv_file, img_size, fast_decode):
+        settings = f"{Path(csv_file).resolve()}|{img_size}|{fast_decode}|{CACHE_FORMAT}"
+        digest = hashlib.sha1(settings.encode()).hexdigest()[:12]
+        self.path = Path(cache_dir) / f"{Path(csv_file).stem}-{img_size}px-{digest}.pt"
+        self.shape = (3, img_size, img_size)
+
+    def load(self):
+        """{key: uint8 image} for every entry that is intact; {} when there is no usable file."""
+        try:
+            saved = torch.load(self.path, map_location="cpu", weights_only=True)
+            keys, images, checksums = saved["keys"], saved["images"], saved["checksums"]
+            assert images.dtype == torch.uint8 and tuple(images.shape[1:]) == self.shape
+        except FileNotFoundError:
+            return {}
+        except Exception:  # damaged, or written by another version: start again
+            print(f"note: ignoring unreadable cache file {self.path}; decoding again.")
+            return {}
+        return {key: image for key, image, checksum in zip(keys, images, checksums)
+                if _checksum(image) == checksum}
+
+    def save(self, keys, images):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".tmp")
+        torch.save({"keys": keys, "images": images, "checksums": [_checksum(image) for image in images]}, partial)
+        partial.replace(self.path)  # a run killed while saving leaves the old cache intact
+
+
+def _checksum(image):
+    return zlib.crc32(image.numpy().tobytes())
 
 
 def class_names_of(*datasets):
@@ -258,10 +375,13 @@ def build_model(cfg, num_classes):
                        img_size=cfg["img_size"])
 
 
-def build_optimizer(cfg, model):
+def build_optimizer(cfg, model, device):
     optimizer_class = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam,
                        "adadelta": torch.optim.Adadelta, "adamw": torch.optim.AdamW}[cfg["optimizer"]]
-    return optimizer_class(model.parameters(), lr=cfg["learning_rate"])
+    # On a GPU the fused kernels update all parameters at once; on a CPU the default (foreach)
+    # measured as fast as fused.
+    fused = {"fused": True} if device.type == "cuda" and cfg["optimizer"] != "adadelta" else {}
+    return optimizer_class(model.parameters(), lr=cfg["learning_rate"], **fused)
 
 
 def count_parameters(model):
@@ -281,44 +401,87 @@ def pick_device(name):
     return torch.device("cpu")
 
 
-def train_one_epoch(dataloader, model, loss_fn, optimizer, device, grayscale, examples_seen, log):
-    """One pass over the training split; calls log(batch_loss, examples_seen) per batch."""
+def resolve_precision(setting, device):
+    """MIXED_PRECISION "auto": bf16 autocast on a GPU that has it, fp16 on one that does not, and
+    off on a CPU, where bf16 autocast made both models slower on the 2-core AVX-512 machine this
+    project is developed on (see the README's speed section)."""
+    if setting != "auto":
+        return setting
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "off"
+
+
+class Runtime:
+    """Where and how the arithmetic runs: device, mixed precision, memory layout, grayscale."""
+
+    def __init__(self, cfg):
+        self.device = pick_device(cfg["device"])
+        self.precision = resolve_precision(cfg["mixed_precision"], self.device)
+        self.grayscale = cfg["grayscale"]
+        # channels_last lets cuDNN use tensor cores for the CNN; on a CPU it measured slower.
+        self.channels_last = cfg["model"] == "cnn" and self.device.type == "cuda"
+
+    def inputs(self, images, labels):
+        """A batch from the loader as the model wants it, on the device."""
+        X = to_model_input(images.to(self.device, non_blocking=True), self.grayscale)
+        if self.channels_last:
+            X = X.contiguous(memory_format=torch.channels_last)
+        return X, labels.to(self.device, non_blocking=True)
+
+    def autocast(self):
+        if self.precision == "off":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16 if self.precision == "bf16" else torch.float16)
+
+
+def train_one_epoch(dataloader, model, loss_fn, optimizer, runtime, scaler, examples_seen, log):
+    """One pass over the training split; log(batch_losses, examples_seen_after_each) now and then."""
     model.train()
     # Redraw often on a terminal; when output goes to a log or notebook, now and then.
     progress = tqdm(dataloader, desc="  train", unit="batch", leave=False,
                     mininterval=0.5 if sys.stderr.isatty() else 15)
-    started, running_loss = time.time(), 0.0
+    started, pending, first_seen = time.time(), [], examples_seen
     for batch, (images, labels) in enumerate(progress, start=1):
-        X, y = to_model_input(images.to(device), grayscale), labels.to(device)
-        loss = loss_fn(model(X), y)
+        X, y = runtime.inputs(images, labels)
+        with runtime.autocast():
+            loss = loss_fn(model(X), y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        batch_loss = loss.item() / len(y)  # the summed loss, reported per example
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         examples_seen += len(y)
-        running_loss += (batch_loss - running_loss) / min(batch, 20)
-        log(batch_loss, examples_seen)
-        progress.set_postfix(loss=f"{running_loss:.3f}",
-                             img_per_s=f"{batch * dataloader.batch_size / (time.time() - started):.0f}")
+        if examples_seen == len(y):
+            print("  first training batch done", flush=True)  # the wait is over: say so, even in a log
+        # The summed loss, reported per example. Kept on the device and read back in groups, so
+        # a GPU is not stopped after every batch just to print a number.
+        pending.append((loss.detach() / len(y), examples_seen))
+        if len(pending) == 25 or batch == len(dataloader):
+            losses = torch.stack([loss for loss, _ in pending]).tolist()
+            log(losses, [seen for _, seen in pending])
+            pending = []
+            progress.set_postfix(loss=f"{losses[-1]:.3f}",
+                                 img_per_s=f"{(examples_seen - first_seen) / (time.time() - started):.0f}")
     return examples_seen
 
 
 @torch.inference_mode()
-def evaluate(dataloader, model, loss_fn, device, grayscale):
-    """Accuracy (a fraction), mean loss, predictions, and the first batch's model inputs."""
+def evaluate(dataloader, model, loss_fn, runtime, keep_first_batch=False):
+    """Accuracy (a fraction), mean loss, predictions, and (if asked) the first batch's model inputs."""
     model.eval()
     total_loss, predictions, first_inputs = 0.0, [], None
     for images, labels in dataloader:
-        X, y = to_model_input(images.to(device), grayscale), labels.to(device)
-        logits = model(X)
-        total_loss += loss_fn(logits, y).item()
-        predictions.append(logits.argmax(dim=1).cpu())
-        if first_inputs is None:
-            first_inputs = X.cpu()
-    predictions = torch.cat(predictions)
-    targets = dataloader.dataset.labels
+        X, y = runtime.inputs(images, labels)
+        with runtime.autocast():
+            logits = model(X)
+        total_loss += loss_fn(logits.float(), y)
+        predictions.append(logits.argmax(dim=1))
+        if keep_first_batch and first_inputs is None:
+            first_inputs = X.float().cpu()
+    predictions = torch.cat(predictions).cpu()
+    targets = dataloader.dataset.labels.cpu()
     accuracy = (predictions == targets).float().mean().item()
-    return accuracy, total_loss / len(targets), predictions, first_inputs
+    return accuracy, float(total_loss) / len(targets), predictions, first_inputs
 
 
 # ----------------------------------------------------------------------------- logging / reporting
@@ -409,71 +572,120 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
-def load_splits(cfg):
+def load_splits(cfg, device):
+    """The three splits, decoded once into memory (on the GPU when it fits) or streamed."""
     data_dir = Path(cfg["data_dir"])
     if not data_dir.is_dir():
         raise UserError(f"data folder {data_dir} not found: set DATA_DIR (--data_dir) to the folder "
                         f"that holds img_train.csv, img_val.csv and img_test.csv.")
+    csv_files = {split: data_dir / f"img_{split}.csv" for split in ("train", "val", "test")}
+    rows = sum(len(read_image_csv(path)) for path in csv_files.values())
+    store_gb = rows * 3 * cfg["img_size"] ** 2 / 2**30
+    stream = store_gb > cfg["memory_budget_gb"]
+    if stream:
+        print(f"note: {rows} decoded pictures would take {store_gb:.1f} GB, more than MEMORY_BUDGET_GB = "
+              f"{cfg['memory_budget_gb']}; decoding them on the fly with DataLoader workers instead "
+              f"(slower; raise --memory_budget_gb if this machine has the memory).")
     started = time.time()
-    splits = {split: CsvImageDataset(data_dir / f"img_{split}.csv", cfg["img_size"])
-              for split in ("train", "val", "test")}
+    splits = {split: CsvImageDataset(path, cfg["img_size"], cfg["fast_decode"], cfg["cache_dir"],
+                                     cfg["decode_threads"], stream)
+              for split, path in csv_files.items()}
     print(f"Loaded {', '.join(f'{len(d)} {s}' for s, d in splits.items())} images "
-          f"in {time.time() - started:.1f} s")
+          f"in {time.time() - started:.1f} s" + (" (streaming)" if stream else ""))
+    if not stream and device.type == "cuda" and store_gb * 2**30 < 0.25 * torch.cuda.mem_get_info()[0]:
+        for dataset in splits.values():
+            dataset.to(device)  # one copy for the whole run instead of one per batch
     return splits
 
 
-def train(cfg):
-    """Train and evaluate one model as `cfg` says; returns the final metrics."""
-    seed_everything(cfg["seed"])
-    device = pick_device(cfg["device"])
-    splits = load_splits(cfg)
-    class_names = class_names_of(*splits.values())
-    generator = torch.Generator().manual_seed(cfg["seed"])
-    train_loader = DataLoader(splits["train"], batch_size=cfg["batch_size"], shuffle=True, generator=generator)
-    eval_loaders = {split: DataLoader(dataset, batch_size=cfg["eval_batch_size"])
+def make_loaders(cfg, splits, device):
+    """The evaluation loaders, and a function giving each epoch's training loader."""
+    streaming = splits["train"].images is None
+    options = {"pin_memory": device.type == "cuda" and splits["train"].labels.device.type == "cpu"}
+    if streaming:
+        options.update(num_workers=cfg["decode_threads"] or os.cpu_count(), persistent_workers=True)
+    eval_loaders = {split: DataLoader(dataset, batch_size=cfg["eval_batch_size"], **options)
                     for split, dataset in splits.items()}
 
-    model = build_model(cfg, len(class_names)).to(device)
+    def train_loader(order):
+        """Batches in the given order of training examples (the epoch's shuffle)."""
+        return DataLoader(splits["train"], batch_size=cfg["batch_size"], sampler=order, **options)
+
+    return train_loader, eval_loaders
+
+
+def train(cfg):
+    """Train and evaluate one model as `cfg` says; returns the summary it writes."""
+    seed_everything(cfg["seed"])
+    runtime = Runtime(cfg)
+    # Making the first optimiser imports torch._dynamo, about two seconds of work; start that
+    # now, in the background, so it overlaps with loading the pictures and starting wandb.
+    threading.Thread(target=importlib.import_module, args=("torch._dynamo",), daemon=True).start()
+    splits = load_splits(cfg, runtime.device)
+    class_names = class_names_of(*splits.values())
+    train_loader, eval_loaders = make_loaders(cfg, splits, runtime.device)
+    shuffle = torch.Generator().manual_seed(cfg["seed"])
+
+    with ThreadPoolExecutor(max_workers=1) as background:
+        wandb_run = background.submit(start_wandb, cfg)  # mostly waiting for wandb's own process
+        model = build_model(cfg, len(class_names)).to(runtime.device)
+        if runtime.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        # Summed over the batch, as in the course starter, so LEARNING_RATE means what it means there.
+        loss_fn = nn.CrossEntropyLoss(reduction="sum")
+        optimizer = build_optimizer(cfg, model, runtime.device)
+    run = wandb_run.result()
     num_parameters = count_parameters(model)
-    print(f"Using {device}; {cfg['model']} with {num_parameters:,} parameters; classes: {', '.join(class_names)}")
-    # Summed over the batch, as in the course starter, so LEARNING_RATE means what it means there.
-    loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    optimizer = build_optimizer(cfg, model)
+    run.summary["num_parameters"] = num_parameters
+    print(f"Using {runtime.device} (mixed precision: {runtime.precision}); {cfg['model']} with "
+          f"{num_parameters:,} parameters; classes: {', '.join(class_names)}")
+    scaler = torch.amp.GradScaler(runtime.device.type, enabled=runtime.precision == "fp16")
     if cfg["optimizer"] == "adadelta" and cfg["learning_rate"] < 0.1:
         print(f"note: Adadelta is usually run with learning rate 1.0; this run uses {cfg['learning_rate']}.")
+    step_model = torch.compile(model) if cfg["compile"] else model  # `model` keeps the plain weights
 
-    run = start_wandb(cfg)
-    run.summary["num_parameters"] = num_parameters
+    def log_batches(losses, examples_seen):
+        for loss, seen in zip(losses, examples_seen):
+            run.log({"batch_loss": loss, "examples_seen": seen})
+
     started, examples_seen = time.time(), 0
     for epoch in range(1, cfg["n_epochs"] + 1):
-        examples_seen = train_one_epoch(
-            train_loader, model, loss_fn, optimizer, device, cfg["grayscale"], examples_seen,
-            lambda loss, seen: run.log({"batch_loss": loss, "examples_seen": seen}))
-        metrics, log = {"epoch": epoch}, {}
+        order = torch.randperm(len(splits["train"]), generator=shuffle).tolist()
+        examples_seen = train_one_epoch(train_loader(order), step_model, loss_fn, optimizer, runtime, scaler,
+                                        examples_seen, log_batches)
+        last = epoch == cfg["n_epochs"]
+        metrics, media = {"epoch": epoch}, {}
         for split, loader in eval_loaders.items():
-            accuracy, loss, predictions, first_inputs = evaluate(loader, model, loss_fn, device, cfg["grayscale"])
+            accuracy, loss, predictions, first_inputs = evaluate(loader, step_model, loss_fn, runtime,
+                                                                 keep_first_batch=last and cfg["log_images"])
             metrics.update({f"{split}_accuracy": accuracy, f"{split}_loss": loss})
-            if cfg["log_images"] and epoch == cfg["n_epochs"]:
-                first_labels = loader.dataset.labels[:len(first_inputs)]
-                log[f"predictions/{split}"] = captioned_images(first_inputs, predictions, first_labels, class_names)
-        run.log({**metrics, **log})
+            if first_inputs is not None:
+                first_labels = loader.dataset.labels[:len(first_inputs)].cpu()
+                media[f"predictions/{split}"] = captioned_images(first_inputs, predictions, first_labels, class_names)
+        run.log({**metrics, **media})
         print(f"epoch {epoch}/{cfg['n_epochs']}: " + "  ".join(
             f"{s} acc {metrics[f'{s}_accuracy']:.1%} loss {metrics[f'{s}_loss']:.3f}" for s in eval_loaders))
     seconds = time.time() - started
+    return finish(cfg, run, model, runtime, eval_loaders["test"], loss_fn, class_names, metrics, predictions,
+                  num_parameters, seconds, examples_seen)
 
-    targets = splits["test"].labels
+
+def finish(cfg, run, model, runtime, test_loader, loss_fn, class_names, metrics, predictions, num_parameters,
+           seconds, examples_seen):
+    """Save the model and summary, check the saved model, log the final figures, print the report."""
+    import wandb
+
+    targets = test_loader.dataset.labels.cpu()
     per_class = per_class_accuracy(predictions, targets, class_names)
     run_dir = Path(cfg["out_dir"]) / cfg["run_name"]
     checkpoint_path = run_dir / "model.pth"
     save_checkpoint(checkpoint_path, model, cfg, class_names)
-    check_reload(checkpoint_path, eval_loaders["test"], loss_fn, cfg, metrics["test_accuracy"])
+    check_reload(checkpoint_path, test_loader, loss_fn, runtime, metrics["test_accuracy"])
     summary = {**metrics, "epochs": cfg["n_epochs"], "num_parameters": num_parameters,
                "seconds": round(seconds, 2), "examples_seen": examples_seen,
-               "test_per_class_accuracy": per_class, "device": str(device), "settings": cfg}
+               "test_per_class_accuracy": per_class, "device": str(runtime.device),
+               "mixed_precision": runtime.precision, "settings": cfg}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-
-    import wandb
-
     run.log({"test_confusion_matrix": wandb.plot.confusion_matrix(
         y_true=targets.tolist(), preds=predictions.tolist(), class_names=class_names)})
     run.summary.update({**metrics, "seconds": seconds,
@@ -484,10 +696,12 @@ def train(cfg):
     return summary
 
 
-def check_reload(path, loader, loss_fn, cfg, expected_accuracy):
+def check_reload(path, loader, loss_fn, runtime, expected_accuracy):
     """Load the saved model as `--predict` will, and make sure it scores what was just measured."""
-    model, _ = load_checkpoint(path)
-    accuracy = evaluate(loader, model, loss_fn, torch.device("cpu"), cfg["grayscale"])[0]
+    model = load_checkpoint(path)[0].to(runtime.device)
+    if runtime.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    accuracy = evaluate(loader, model, loss_fn, runtime)[0]
     if abs(accuracy - expected_accuracy) > 1e-6:
         raise RuntimeError(f"reloaded {path} scores {accuracy:.4f} on test, not {expected_accuracy:.4f}")
 
@@ -500,7 +714,8 @@ def predict(cfg, image_paths):
         if not Path(path).is_file():
             raise UserError(f"{path} not found: pass the path of a picture to --predict.")
         with torch.inference_mode():
-            x = to_model_input(load_image(path, settings["img_size"])[None], settings["grayscale"])
+            image = load_image(path, settings["img_size"], settings["fast_decode"])
+            x = to_model_input(image[None], settings["grayscale"])
             probabilities = model(x).softmax(dim=1)[0]
         best = probabilities.argmax().item()
         spread = ", ".join(f"{name} {p:.1%}" for name, p in zip(class_names, probabilities.tolist()))
