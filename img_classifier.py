@@ -17,16 +17,21 @@ import contextlib
 import difflib
 import hashlib
 import importlib
+import io
 import json
+import math
 import os
 import random
 import re
+import signal
+import socket
 import sys
 import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -73,6 +78,10 @@ GRAY_MEAN = (sum(w * m for w, m in zip(GRAY_WEIGHTS, IMAGENET_MEAN)),)
 GRAY_STD = (sum(w * s for w, s in zip(GRAY_WEIGHTS, IMAGENET_STD)),)
 CSV_COLUMNS = ["image", "label", "label_idx"]
 CHECKPOINT_FORMAT = "img_classifier/1"
+RESUME_FORMAT = "img_classifier-resume/1"
+# Settings --resume may change: they do not change the numbers (or say where the run lives).
+RESUMABLE = {"n_epochs", "device", "log_images", "cache_dir", "decode_threads", "memory_budget_gb", "compile",
+             "wandb_project", "out_dir", "run_name"}
 CACHE_FORMAT = "img_classifier-cache/1"  # bump when load_image changes, so old caches are not reused
 
 
@@ -100,7 +109,8 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def parse_settings(argv=None):
-    """The settings as a dict {lower_case_name: value}, after command-line overrides."""
+    """The settings as a dict {lower_case_name: value} after command-line overrides, and the
+    command: {"predict": images or None, "resume": bool, "explicit": names set on the command line}."""
     parser = _OneLineParser(prog="img_classifier.py", allow_abbrev=False,
                             description=__doc__.split("\n\n")[0])
     for name, comment in settings_comments().items():
@@ -114,10 +124,13 @@ def parse_settings(argv=None):
                                 choices=CHOICES.get(name), help=f"{comment} (default: {default})")
     parser.add_argument("--predict", nargs="+", metavar="IMAGE",
                         help="print the class of each IMAGE using the model saved for RUN_NAME, then exit")
+    parser.add_argument("--resume", action="store_true",
+                        help="carry on with the stopped or crashed run RUN_NAME from its last checkpoint")
     args = vars(parser.parse_args(argv))
-    predict = args.pop("predict")
+    predict, resume = args.pop("predict"), args.pop("resume")
     check_settings(args)
-    return args, predict
+    explicit = {name for name, value in args.items() if value != globals()[name.upper()]}
+    return args, {"predict": predict, "resume": resume, "explicit": explicit}
 
 
 def check_settings(cfg):
@@ -180,18 +193,76 @@ def to_rgb(img):
     return img.convert("RGB")
 
 
-def read_image_csv(csv_file):
+def read_csv_checked(csv_file, columns):
+    """A course CSV with every value as text, or a UserError that says what is wrong with it."""
     if not csv_file.is_file():
         raise UserError(f"{csv_file} not found: set DATA_DIR (--data_dir) to the folder that holds "
                         f"img_train.csv, img_val.csv and img_test.csv.")
-    frame = pd.read_csv(csv_file)
-    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
+    raw = csv_file.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{csv_file} is not UTF-8 text (byte {error.start} is {raw[error.start]:#04x}): "
+                        f"save it again with UTF-8 encoding.") from None
+    try:
+        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise UserError(f"{csv_file} cannot be read as CSV ({str(error).strip().splitlines()[-1]}): check "
+                        f"that every field with a comma, quote or line break is in double quotes.") from None
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise UserError(f"{csv_file} has no column {', '.join(missing)}: the header must name "
-                        f"image, prompt, label and label_idx.")
+        raise UserError(f"{csv_file} has no column {', '.join(missing)} (its header has "
+                        f"{', '.join(frame.columns) or 'nothing'}): the header must name {', '.join(columns)}.")
     if frame.empty:
-        raise UserError(f"{csv_file} has no rows: every split needs at least one image.")
+        raise UserError(f"{csv_file} has no rows: every split needs at least one example.")
     return frame
+
+
+def check_labels(frames, contiguous=True):
+    """Class names in label_idx order, from the CSVs (not a hard-coded list), after checking
+    every row's label and label_idx. `frames` is {csv_file: frame}, the training split first.
+
+    Raises one UserError listing every problem: an empty label, a label_idx that is missing,
+    not a whole number or negative, a label and label_idx that disagree with earlier rows, a
+    class the training split never shows, or (when `contiguous`: the whole data set, not a
+    part of it) class numbers that skip one.
+    """
+    problems, first_seen = [], {}  # first_seen: label or index -> (its partner, where it was first seen)
+    train_file = next(iter(frames))
+    for csv_file, frame in frames.items():
+        for row, (label, index) in enumerate(zip(frame["label"], frame["label_idx"]), start=1):
+            where, label, index = f"{csv_file} row {row}", label.strip(), index.strip()
+            if not label:
+                problems.append(f"{where}, column label: empty; write the class name.")
+            elif not re.fullmatch(r"-?\d+(\.0*)?", index):
+                problems.append(f"{where}, column label_idx: {index or 'empty'!r} is not a whole number; "
+                                f"use 0, 1, 2, ... one number per class.")
+            elif int(float(index)) < 0:
+                problems.append(f"{where}, column label_idx: {index} is negative; class numbers start at 0.")
+            elif csv_file != train_file and ("label", label) not in first_seen:
+                problems.append(f"{where}, column label: class {label!r} never appears in {train_file}, so the "
+                                f"model cannot learn it; add training examples of it or remove these rows.")
+            else:
+                index = int(float(index))
+                for key, partner in ((("label", label), index), (("index", index), label)):
+                    seen_partner, seen_where = first_seen.setdefault(key, (partner, where))
+                    if seen_partner != partner:
+                        problems.append(f"{where}: label {label!r} with label_idx {index} disagrees with "
+                                        f"{seen_where} ({key[1]!r} goes with {seen_partner!r}); one class, one number.")
+                        break
+    names = {index: label for (kind, index), (label, _) in first_seen.items() if kind == "index"}
+    if contiguous and not problems and sorted(names) != list(range(len(names))):
+        problems.append(f"{train_file}, column label_idx: the class numbers are {sorted(names)}; with "
+                        f"{len(names)} classes they must be 0 to {len(names) - 1}.")
+    if problems:
+        raise UserError(listing(f"{len(problems)} problem(s) with labels", problems))
+    return [names.get(i, f"class {i}") for i in range(max(names) + 1)]
+
+
+def listing(title, problems, limit=20):
+    """A title line and one indented line per problem (at most `limit` of them)."""
+    more = [f"... and {len(problems) - limit} more like these"] if len(problems) > limit else []
+    return title + ":\n" + "\n".join(f"  {p}" for p in problems[:limit] + more)
 
 
 class CsvImageDataset(Dataset):
@@ -201,20 +272,31 @@ class CsvImageDataset(Dataset):
     three evaluations; normalising and grayscale happen per batch (`to_model_input`), so the
     store (and its disk cache) is shared by colour and grayscale runs. When the store would
     not fit MEMORY_BUDGET_GB, pictures are decoded on access instead (`stream=True`), which
-    DataLoader workers then do in parallel.
+    DataLoader workers then do in parallel. Pictures that are missing or cannot be decoded
+    are all reported together, before any training.
     """
 
     def __init__(self, csv_file, img_size=IMG_SIZE, fast_decode=FAST_DECODE, cache_dir="",
-                 decode_threads=0, stream=False):
+                 decode_threads=0, stream=False, frame=None):
         self.csv_file = Path(csv_file)
-        frame = read_image_csv(self.csv_file)
+        if frame is None:
+            frame = read_csv_checked(self.csv_file, CSV_COLUMNS)
+            check_labels({self.csv_file: frame}, contiguous=False)
         data_dir = self.csv_file.parent
         self.image_paths = [resolve_image_path(p, data_dir) for p in frame["image"]]
-        self.labels = torch.tensor(frame["label_idx"].tolist(), dtype=torch.long)
-        self.label_names = dict(zip(frame["label_idx"], frame["label"]))
+        self.labels = torch.tensor([int(float(i)) for i in frame["label_idx"]], dtype=torch.long)
+        self.label_names = {int(float(i)): label.strip() for i, label in zip(frame["label_idx"], frame["label"])}
         self.img_size, self.fast_decode = img_size, fast_decode
-        self.images = None if stream else decode_all(self.image_paths, img_size, fast_decode, cache_dir,
-                                                     decode_threads, self.csv_file)
+        if stream:
+            self.images, problems = None, check_readable(self.image_paths, decode_threads)
+        else:
+            self.images, problems = decode_all(self.image_paths, img_size, fast_decode, cache_dir,
+                                               decode_threads, self.csv_file)
+        if problems:
+            raise UserError(listing(f"{len(problems)} picture(s) in {self.csv_file} cannot be used", [
+                f"{self.csv_file} row {i + 1}, column image: {frame['image'].iloc[i]} {reason}"
+                for i, reason in sorted(problems.items())]) + "\nFix the paths in the image column, or "
+                "replace the files (other formats such as PNG, WebP or 16-bit are fine).")
 
     def __len__(self):
         return len(self.labels)
@@ -231,10 +313,39 @@ class CsvImageDataset(Dataset):
         return self
 
 
+def try_load_image(path, img_size, fast_decode):
+    """(image, None), or (None, why it cannot be used)."""
+    if not path.is_file():
+        return None, "does not exist"
+    try:
+        return load_image(path, img_size, fast_decode), None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        return None, f"cannot be decoded ({str(error).splitlines()[0] or type(error).__name__})"
+
+
+def check_readable(paths, threads):
+    """{row index: why} for pictures that are missing or not pictures at all (streaming mode
+    checks only each file's header up front, not the whole picture)."""
+    def problem(path):
+        if not path.is_file():
+            return "does not exist"
+        try:
+            with Image.open(path) as img:
+                img.verify()
+        except Exception as error:
+            return f"cannot be decoded ({str(error).splitlines()[0] or type(error).__name__})"
+        return None
+
+    with ThreadPoolExecutor(max_workers=threads or os.cpu_count()) as pool:
+        return {i: why for i, why in enumerate(pool.map(problem, paths)) if why}
+
+
 def decode_all(paths, img_size, fast_decode, cache_dir, threads, csv_file):
-    """All pictures as one uint8 tensor (N, 3, S, S): from the disk cache where it is still valid,
-    the rest decoded in parallel threads (decoding releases the GIL; threads measured as fast as
-    processes here, without copying pictures between processes)."""
+    """All pictures as one uint8 tensor (N, 3, S, S), and {row index: why} for any that failed.
+
+    Pictures come from the disk cache where it is still valid; the rest are decoded in parallel
+    threads (decoding releases the GIL; threads measured as fast as processes here, without
+    copying pictures between processes)."""
     cache = DecodedCache(cache_dir, csv_file, img_size, fast_decode) if cache_dir else None
     keys = [cache_key(path) for path in paths]
     images = torch.empty((len(paths), 3, img_size, img_size), dtype=torch.uint8)
@@ -243,16 +354,23 @@ def decode_all(paths, img_size, fast_decode, cache_dir, threads, csv_file):
     for i, key in enumerate(keys):
         if key in cached:
             images[i] = cached[key]
+    problems = {}
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count()) as pool:
-        for i, image in zip(missing, pool.map(lambda i: load_image(paths[i], img_size, fast_decode), missing)):
-            images[i] = image
-    if cache and missing:
+        decoded = pool.map(lambda i: try_load_image(paths[i], img_size, fast_decode), missing)
+        for i, (image, problem) in zip(missing, decoded):
+            if problem:
+                problems[i] = problem
+            else:
+                images[i] = image
+    if cache and missing and not problems:
         cache.save(keys, images)
-    return images
+    return images, problems
 
 
 def cache_key(path):
     """A picture's identity for the cache: a changed file (size or time) is decoded again."""
+    if not path.is_file():
+        return None
     stat = path.stat()
     return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
 
@@ -295,14 +413,6 @@ class DecodedCache:
 
 def _checksum(image):
     return zlib.crc32(image.numpy().tobytes())
-
-
-def class_names_of(*datasets):
-    """Class names in label_idx order, from the CSVs themselves (not a hard-coded 3)."""
-    names = {}
-    for dataset in datasets:
-        names.update(dataset.label_names)
-    return [names.get(i, f"class {i}") for i in range(max(names) + 1)]
 
 
 def to_model_input(images, grayscale):
@@ -435,13 +545,27 @@ class Runtime:
         return torch.autocast(self.device.type, dtype=torch.bfloat16 if self.precision == "bf16" else torch.float16)
 
 
-def train_one_epoch(dataloader, model, loss_fn, optimizer, runtime, scaler, examples_seen, log):
-    """One pass over the training split; log(batch_losses, examples_seen_after_each) now and then."""
+class Diverged(Exception):
+    """The training loss stopped being a finite number."""
+
+    def __init__(self, value, examples_seen):
+        super().__init__(f"loss {value} after {examples_seen} examples")
+        self.value, self.examples_seen = value, examples_seen
+
+
+def train_one_epoch(dataloader, model, loss_fn, optimizer, runtime, scaler, examples_seen, log,
+                    should_stop=lambda: False):
+    """One pass over `dataloader`, or until should_stop(); returns (examples_seen, batches done).
+
+    Batch losses stay on the device and are read back in groups (a GPU is not stopped after
+    every batch just to print a number), passed to log(losses, examples_seen_after_each) and
+    checked: a loss that is not a finite number raises Diverged.
+    """
     model.train()
     # Redraw often on a terminal; when output goes to a log or notebook, now and then.
     progress = tqdm(dataloader, desc="  train", unit="batch", leave=False,
                     mininterval=0.5 if sys.stderr.isatty() else 15)
-    started, pending, first_seen = time.time(), [], examples_seen
+    started, pending, first_seen, batch = time.time(), [], examples_seen, 0
     for batch, (images, labels) in enumerate(progress, start=1):
         X, y = runtime.inputs(images, labels)
         with runtime.autocast():
@@ -453,16 +577,21 @@ def train_one_epoch(dataloader, model, loss_fn, optimizer, runtime, scaler, exam
         examples_seen += len(y)
         if examples_seen == len(y):
             print("  first training batch done", flush=True)  # the wait is over: say so, even in a log
-        # The summed loss, reported per example. Kept on the device and read back in groups, so
-        # a GPU is not stopped after every batch just to print a number.
-        pending.append((loss.detach() / len(y), examples_seen))
-        if len(pending) == 25 or batch == len(dataloader):
+        pending.append((loss.detach() / len(y), examples_seen))  # the summed loss, per example
+        stop = should_stop()
+        if len(pending) == 25 or batch == len(dataloader) or stop:
             losses = torch.stack([loss for loss, _ in pending]).tolist()
+            bad = next((i for i, value in enumerate(losses) if not math.isfinite(value)), None)
+            if bad is not None:
+                raise Diverged(losses[bad], pending[bad][1])
             log(losses, [seen for _, seen in pending])
             pending = []
             progress.set_postfix(loss=f"{losses[-1]:.3f}",
                                  img_per_s=f"{(examples_seen - first_seen) / (time.time() - started):.0f}")
-    return examples_seen
+        if stop:
+            break
+    progress.close()
+    return examples_seen, batch
 
 
 @torch.inference_mode()
@@ -487,24 +616,36 @@ def evaluate(dataloader, model, loss_fn, runtime, keep_first_batch=False):
 # ----------------------------------------------------------------------------- logging / reporting
 
 
-def start_wandb(cfg):
-    """A wandb run that never blocks on a login prompt.
+def start_wandb(cfg, resume_id=None):
+    """A wandb run that never blocks on a login prompt and never stops training.
 
     WANDB_MODE, when set, decides. Otherwise: online when this machine has wandb credentials,
-    offline (files in ./wandb, uploaded later with `wandb sync`) when it has none.
+    offline (files in ./wandb, uploaded later with `wandb sync`) when it has none. Online but
+    the server cannot be reached: offline, with a warning. wandb cannot start at all: no
+    wandb, with a warning (model.pth and summary.json are written all the same).
     """
     import wandb  # imported here so that importing this file stays light
 
-    mode = None if os.environ.get("WANDB_MODE") else (
-        "online" if wandb.login(prompt=False, verify=False) else "offline")
-    try:
-        run = wandb.init(project=cfg["wandb_project"], name=cfg["run_name"], config=cfg, mode=mode)
-    except Exception as error:  # wandb could not start: train anyway, say so once
-        print(f"warning: wandb could not start ({str(error).splitlines()[0]}); training without it.")
+    mode = os.environ.get("WANDB_MODE") or ("online" if has_wandb_credentials(wandb) else "offline")
+    if mode == "online":
+        server = os.environ.get("WANDB_BASE_URL") or wandb.Settings().base_url
+        if not reachable(server):
+            print(f"warning: cannot reach the wandb server at {server}; logging offline instead.")
+            mode = "offline"
+    run = None
+    for attempt in [mode, "offline"] if mode == "online" else [mode]:
+        try:
+            run = wandb.init(project=cfg["wandb_project"], name=cfg["run_name"], config=cfg, mode=attempt,
+                             id=resume_id, resume="allow" if resume_id else None)
+            break
+        except Exception as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            print(f"warning: wandb could not start in {attempt} mode ({reason}).")
+    if run is None:
+        print("warning: training without wandb; model.pth and summary.json are written as usual.")
         run = wandb.init(mode="disabled")
-    if run.settings.mode == "offline" and mode == "offline":
-        print(f"wandb: no account configured, logging offline. Upload later with: "
-              f"wandb sync {Path(run.dir).parent}")
+    if run.settings.mode == "offline":
+        print(f"wandb: logging offline. Upload later with: wandb sync {Path(run.dir).parent}")
     run.define_metric("examples_seen", hidden=True)
     run.define_metric("batch_loss", step_metric="examples_seen")
     run.define_metric("epoch", hidden=True)
@@ -512,6 +653,25 @@ def start_wandb(cfg):
         for metric in ("accuracy", "loss"):
             run.define_metric(f"{split}_{metric}", step_metric="epoch")
     return run
+
+
+def has_wandb_credentials(wandb):
+    """Whether an API key is configured (environment, settings file or .netrc): no prompt, no network."""
+    try:
+        return wandb.login(prompt=False, verify=False)
+    except Exception:
+        return False
+
+
+def reachable(url, timeout=3.0):
+    """Whether a TCP connection to the server in `url` opens within `timeout` seconds."""
+    parts = urlparse(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)),
+                                      timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def caption(class_names, predicted, true):
@@ -540,11 +700,8 @@ def print_report(cfg, metrics, num_parameters, seconds, per_class):
 
 
 def save_checkpoint(path, model, cfg, class_names):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tmp")
-    torch.save({"format": CHECKPOINT_FORMAT, "model_state": model.state_dict(),
-                "settings": cfg, "class_names": class_names}, partial)
-    partial.replace(path)  # atomic: a crash while saving never leaves half a checkpoint
+    atomic_save({"format": CHECKPOINT_FORMAT, "model_state": model.state_dict(),
+                 "settings": cfg, "class_names": class_names}, path)
 
 
 def load_checkpoint(path):
@@ -573,33 +730,48 @@ def seed_everything(seed):
 
 
 def load_splits(cfg, device):
-    """The three splits, decoded once into memory (on the GPU when it fits) or streamed."""
+    """Class names and the three splits, checked, then decoded once into memory (on the GPU when
+    it fits) or set up to stream. Every problem in the data is reported before training starts."""
     data_dir = Path(cfg["data_dir"])
     if not data_dir.is_dir():
         raise UserError(f"data folder {data_dir} not found: set DATA_DIR (--data_dir) to the folder "
                         f"that holds img_train.csv, img_val.csv and img_test.csv.")
-    csv_files = {split: data_dir / f"img_{split}.csv" for split in ("train", "val", "test")}
-    rows = sum(len(read_image_csv(path)) for path in csv_files.values())
+    csv_files = [data_dir / f"img_{split}.csv" for split in ("train", "val", "test")]
+    frames, problems = {}, []
+    for csv_file in csv_files:
+        try:
+            frames[csv_file] = read_csv_checked(csv_file, CSV_COLUMNS)
+        except UserError as error:
+            problems.append(str(error))
+    if problems:
+        raise UserError("\n".join(problems))
+    class_names = check_labels(frames)
+    rows = sum(len(frame) for frame in frames.values())
     store_gb = rows * 3 * cfg["img_size"] ** 2 / 2**30
     stream = store_gb > cfg["memory_budget_gb"]
     if stream:
         print(f"note: {rows} decoded pictures would take {store_gb:.1f} GB, more than MEMORY_BUDGET_GB = "
               f"{cfg['memory_budget_gb']}; decoding them on the fly with DataLoader workers instead "
               f"(slower; raise --memory_budget_gb if this machine has the memory).")
-    started = time.time()
-    splits = {split: CsvImageDataset(path, cfg["img_size"], cfg["fast_decode"], cfg["cache_dir"],
-                                     cfg["decode_threads"], stream)
-              for split, path in csv_files.items()}
+    started, splits = time.time(), {}
+    for split, (csv_file, frame) in zip(("train", "val", "test"), frames.items()):
+        try:
+            splits[split] = CsvImageDataset(csv_file, cfg["img_size"], cfg["fast_decode"], cfg["cache_dir"],
+                                            cfg["decode_threads"], stream, frame)
+        except UserError as error:  # carry on, so that every split's problems are listed together
+            problems.append(str(error))
+    if problems:
+        raise UserError("\n".join(problems))
     print(f"Loaded {', '.join(f'{len(d)} {s}' for s, d in splits.items())} images "
           f"in {time.time() - started:.1f} s" + (" (streaming)" if stream else ""))
     if not stream and device.type == "cuda" and store_gb * 2**30 < 0.25 * torch.cuda.mem_get_info()[0]:
         for dataset in splits.values():
             dataset.to(device)  # one copy for the whole run instead of one per batch
-    return splits
+    return class_names, splits
 
 
 def make_loaders(cfg, splits, device):
-    """The evaluation loaders, and a function giving each epoch's training loader."""
+    """The evaluation loaders, and a function giving a training loader over a given order."""
     streaming = splits["train"].images is None
     options = {"pin_memory": device.type == "cuda" and splits["train"].labels.device.type == "cpu"}
     if streaming:
@@ -614,60 +786,232 @@ def make_loaders(cfg, splits, device):
     return train_loader, eval_loaders
 
 
-def train(cfg):
-    """Train and evaluate one model as `cfg` says; returns the summary it writes."""
+class Stopped(Exception):
+    """Training ended early; the message says why and what was kept. `code` is the exit status."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.code = code
+
+
+class StopRequests:
+    """Ctrl-C (SIGINT) or SIGTERM during training become a request to stop after the current
+    batch, so that a checkpoint can be saved first. A second Ctrl-C stops at once."""
+
+    def __init__(self):
+        self.signal, self._previous = None, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signum
+        print(f"\n{signal.Signals(signum).name} received: stopping after this batch to save a checkpoint "
+              f"(press Ctrl-C again to stop at once, without saving).", flush=True)
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def train(cfg, resume_point=None, stop=None):
+    """Train and evaluate one model as `cfg` says, from scratch or from `resume_point`; returns
+    the summary it writes. `stop` (StopRequests) says when Ctrl-C or SIGTERM asked to stop."""
+    stop = stop or StopRequests()
     seed_everything(cfg["seed"])
     runtime = Runtime(cfg)
     # Making the first optimiser imports torch._dynamo, about two seconds of work; start that
     # now, in the background, so it overlaps with loading the pictures and starting wandb.
     threading.Thread(target=importlib.import_module, args=("torch._dynamo",), daemon=True).start()
-    splits = load_splits(cfg, runtime.device)
-    class_names = class_names_of(*splits.values())
+    class_names, splits = load_splits(cfg, runtime.device)
     train_loader, eval_loaders = make_loaders(cfg, splits, runtime.device)
-    shuffle = torch.Generator().manual_seed(cfg["seed"])
+    progress = resume_point["progress"] if resume_point else {
+        "epoch": 0, "batches_done": 0, "examples_seen": 0, "order": None, "seconds": 0.0, "wandb_id": None,
+        "shuffle_state": torch.Generator().manual_seed(cfg["seed"]).get_state()}
 
     with ThreadPoolExecutor(max_workers=1) as background:
-        wandb_run = background.submit(start_wandb, cfg)  # mostly waiting for wandb's own process
+        wandb_run = background.submit(start_wandb, cfg, progress["wandb_id"])  # mostly waiting on wandb
         model = build_model(cfg, len(class_names)).to(runtime.device)
         if runtime.channels_last:
             model = model.to(memory_format=torch.channels_last)
         # Summed over the batch, as in the course starter, so LEARNING_RATE means what it means there.
         loss_fn = nn.CrossEntropyLoss(reduction="sum")
         optimizer = build_optimizer(cfg, model, runtime.device)
+        scaler = torch.amp.GradScaler(runtime.device.type, enabled=runtime.precision == "fp16")
+        if resume_point:
+            restore(resume_point, model, optimizer, scaler)
     run = wandb_run.result()
+    progress["wandb_id"] = run.id
     num_parameters = count_parameters(model)
     run.summary["num_parameters"] = num_parameters
     print(f"Using {runtime.device} (mixed precision: {runtime.precision}); {cfg['model']} with "
           f"{num_parameters:,} parameters; classes: {', '.join(class_names)}")
-    scaler = torch.amp.GradScaler(runtime.device.type, enabled=runtime.precision == "fp16")
+    if resume_point:
+        print(f"Resuming after epoch {progress['epoch']}, batch {progress['batches_done']} "
+              f"({progress['examples_seen']} examples seen).")
     if cfg["optimizer"] == "adadelta" and cfg["learning_rate"] < 0.1:
         print(f"note: Adadelta is usually run with learning rate 1.0; this run uses {cfg['learning_rate']}.")
     step_model = torch.compile(model) if cfg["compile"] else model  # `model` keeps the plain weights
+    resume_path = Path(cfg["out_dir"]) / cfg["run_name"] / "resume.pth"
+    training = (model, optimizer, scaler, cfg, class_names, progress, resume_path)
 
     def log_batches(losses, examples_seen):
         for loss, seen in zip(losses, examples_seen):
             run.log({"batch_loss": loss, "examples_seen": seen})
 
-    started, examples_seen = time.time(), 0
-    for epoch in range(1, cfg["n_epochs"] + 1):
-        order = torch.randperm(len(splits["train"]), generator=shuffle).tolist()
-        examples_seen = train_one_epoch(train_loader(order), step_model, loss_fn, optimizer, runtime, scaler,
-                                        examples_seen, log_batches)
-        last = epoch == cfg["n_epochs"]
-        metrics, media = {"epoch": epoch}, {}
-        for split, loader in eval_loaders.items():
-            accuracy, loss, predictions, first_inputs = evaluate(loader, step_model, loss_fn, runtime,
-                                                                 keep_first_batch=last and cfg["log_images"])
-            metrics.update({f"{split}_accuracy": accuracy, f"{split}_loss": loss})
-            if first_inputs is not None:
-                first_labels = loader.dataset.labels[:len(first_inputs)].cpu()
-                media[f"predictions/{split}"] = captioned_images(first_inputs, predictions, first_labels, class_names)
-        run.log({**metrics, **media})
+    shuffle = torch.Generator()
+    shuffle.set_state(progress["shuffle_state"])
+    started = time.time() - progress["seconds"]
+    if stop.signal is not None:  # asked to stop while loading: there is nothing new to save
+        run.finish(exit_code=128 + stop.signal)
+        raise Stopped("stopped before training started; nothing new to save.", code=128 + stop.signal)
+    for epoch in range(progress["epoch"] + 1, cfg["n_epochs"] + 1):
+        if progress["order"] is None:  # a new epoch: draw its shuffle
+            progress.update(order=torch.randperm(len(splits["train"]), generator=shuffle).tolist(),
+                            shuffle_state=shuffle.get_state(), batches_done=0)
+        remaining = progress["order"][progress["batches_done"] * cfg["batch_size"]:]
+        try:
+            progress["examples_seen"], batches = train_one_epoch(
+                train_loader(remaining), step_model, loss_fn, optimizer, runtime, scaler,
+                progress["examples_seen"], log_batches, should_stop=lambda: stop.signal is not None)
+        except Diverged as error:
+            run.finish(exit_code=1)
+            raise Stopped(divergence_message(error, cfg, runtime, epoch, resume_path), code=1) from None
+        progress.update(batches_done=progress["batches_done"] + batches, seconds=time.time() - started)
+        if stop.signal is not None:
+            stop_and_save(training, run, stop.signal, f"epoch {epoch}, batch {progress['batches_done']}")
+        metrics, media, test_predictions = evaluate_splits(
+            eval_loaders, step_model, loss_fn, runtime, class_names,
+            images=cfg["log_images"] and epoch == cfg["n_epochs"])
+        if not math.isfinite(metrics["train_loss"]):  # the last update broke the weights
+            run.finish(exit_code=1)
+            raise Stopped(divergence_message(Diverged(metrics["train_loss"], progress["examples_seen"]), cfg,
+                                             runtime, epoch, resume_path), code=1)
+        run.log({"epoch": epoch, **metrics, **media})
         print(f"epoch {epoch}/{cfg['n_epochs']}: " + "  ".join(
             f"{s} acc {metrics[f'{s}_accuracy']:.1%} loss {metrics[f'{s}_loss']:.3f}" for s in eval_loaders))
-    seconds = time.time() - started
-    return finish(cfg, run, model, runtime, eval_loaders["test"], loss_fn, class_names, metrics, predictions,
-                  num_parameters, seconds, examples_seen)
+        progress.update(epoch=epoch, order=None, batches_done=0, seconds=time.time() - started)
+        save_resume_point(*training)  # the last good state, should anything happen in the next epoch
+        if stop.signal is not None and epoch < cfg["n_epochs"]:
+            stop_and_save(training, run, stop.signal, f"the end of epoch {epoch}")
+    # A stop request from here on lets the run finish: saving the results is the quickest way out.
+    summary = finish(cfg, run, model, runtime, eval_loaders["test"], loss_fn, class_names, metrics,
+                     test_predictions, num_parameters, time.time() - started, progress["examples_seen"])
+    resume_path.unlink(missing_ok=True)  # finished: there is nothing left to resume
+    return summary
+
+
+def evaluate_splits(eval_loaders, model, loss_fn, runtime, class_names, images=False):
+    """Accuracy and loss on every split, the test predictions, and (with `images`) each
+    split's first batch with captions."""
+    metrics, media = {}, {}
+    for split, loader in eval_loaders.items():
+        accuracy, loss, predictions, first_inputs = evaluate(loader, model, loss_fn, runtime, keep_first_batch=images)
+        metrics.update({f"{split}_accuracy": accuracy, f"{split}_loss": loss})
+        if images:
+            first_labels = loader.dataset.labels[:len(first_inputs)].cpu()
+            media[f"predictions/{split}"] = captioned_images(first_inputs, predictions, first_labels, class_names)
+    return metrics, media, predictions
+
+
+def stop_and_save(training, run, signum, where):
+    """After a stop request: save the state, close the wandb run, and end with a message."""
+    save_resume_point(*training)
+    run.finish(exit_code=128 + signum)
+    resume_path = training[-1]
+    raise Stopped(f"stopped at {where}; saved {resume_path}. Continue with the same command plus --resume.",
+                  code=128 + signum)
+
+
+def divergence_message(error, cfg, runtime, epoch, resume_path):
+    lr, optimizer = cfg["learning_rate"], cfg["optimizer"]
+    if optimizer == "sgd" and lr >= 0.05:
+        cause = (f"SGD with learning rate {lr} takes steps too large for this model (the loss is summed over "
+                 f"the batch, as in the course starter, whose baseline uses 0.001): try --learning_rate 0.001.")
+    elif optimizer in ("adam", "adamw") and lr >= 0.01:
+        cause = f"{optimizer} with learning rate {lr} is likely too large: try --learning_rate 0.001."
+    elif runtime.precision == "fp16":
+        cause = "fp16 mixed precision can overflow: try --mixed_precision bf16 or off."
+    else:
+        cause = f"the learning rate ({lr}) is the usual suspect: try a smaller one."
+    kept = (f"The last good checkpoint (end of epoch {epoch - 1}) is kept in {resume_path}." if epoch > 1
+            else "No checkpoint was kept: it went wrong in the first epoch.")
+    return f"error: the training loss became {error.value} in epoch {epoch}, after {error.examples_seen} examples: {cause} {kept}"
+
+
+def save_resume_point(model, optimizer, scaler, cfg, class_names, progress, path):
+    """Everything needed to carry on exactly where training is: weights, optimiser, progress
+    through the data, random number generators."""
+    atomic_save({"format": RESUME_FORMAT, "settings": cfg, "class_names": class_names,
+                 "model_state": model.state_dict(), "optimizer_state": optimizer.state_dict(),
+                 "scaler_state": scaler.state_dict(), "progress": progress, "rng": rng_states()}, path)
+
+
+def restore(resume_point, model, optimizer, scaler):
+    model.load_state_dict(resume_point["model_state"])
+    optimizer.load_state_dict(resume_point["optimizer_state"])
+    scaler.load_state_dict(resume_point["scaler_state"])
+    set_rng_states(resume_point["rng"])
+
+
+def rng_states():
+    numpy_state = np.random.get_state()
+    states = {"torch": torch.get_rng_state(), "python": random.getstate(),
+              "numpy": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]]}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states):
+    torch.set_rng_state(states["torch"])
+    random.setstate((states["python"][0], tuple(states["python"][1]), states["python"][2]))
+    np.random.set_state((states["numpy"][0], np.array(states["numpy"][1], dtype=np.uint32), *states["numpy"][2:]))
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def load_resume_point(cfg, explicit):
+    """The checkpoint of the interrupted run RUN_NAME, and the settings to carry on with: its own,
+    except for the few that do not change the numbers (more epochs, another device, ...)."""
+    path = Path(cfg["out_dir"]) / cfg["run_name"] / "resume.pth"
+    if not path.is_file():
+        raise UserError(f"nothing to resume at {path}: it is written after each epoch and when a run is "
+                        f"stopped, and removed when the run finishes; check --run_name and --out_dir, or "
+                        f"start a new run without --resume.")
+    try:
+        point = torch.load(path, map_location="cpu", weights_only=True)
+        assert point["format"] == RESUME_FORMAT
+    except Exception:
+        raise UserError(f"{path} is not a resume checkpoint this script can read: start the run again "
+                        f"without --resume.") from None
+    saved = point["settings"]
+    changed = sorted(k for k in explicit if k not in RESUMABLE and cfg[k] != saved.get(k))
+    if changed:
+        raise UserError("--resume carries on with the settings the run started with, but this command changes "
+                        + ", ".join(f"{k.upper()} ({saved.get(k)!r} -> {cfg[k]!r})" for k in changed)
+                        + ": drop those flags, or start a new run under another --run_name.")
+    merged = dict(saved, **{k: cfg[k] for k in RESUMABLE if k in explicit or k in ("out_dir", "run_name")})
+    if merged["n_epochs"] < point["progress"]["epoch"]:
+        raise UserError(f"N_EPOCHS = {merged['n_epochs']} but the run already finished epoch "
+                        f"{point['progress']['epoch']}: pass a larger --n_epochs.")
+    return merged, point
+
+
+def atomic_save(obj, path):
+    """torch.save to a temporary file, then rename: a crash mid-write never spoils what was there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".tmp")
+    try:
+        torch.save(obj, partial)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def finish(cfg, run, model, runtime, test_loader, loss_fn, class_names, metrics, predictions, num_parameters,
@@ -724,14 +1068,24 @@ def predict(cfg, image_paths):
 
 def main(argv=None):
     try:
-        cfg, images_to_predict = parse_settings(argv)
-        if images_to_predict:
-            predict(cfg, images_to_predict)
+        cfg, command = parse_settings(argv)
+        if command["predict"]:
+            predict(cfg, command["predict"])
         else:
-            train(cfg)
+            with StopRequests() as stop:  # from here on, Ctrl-C and SIGTERM stop cleanly
+                if command["resume"]:
+                    train(*load_resume_point(cfg, command["explicit"]), stop=stop)
+                else:
+                    train(cfg, stop=stop)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Stopped as stopped:
+        print(stopped, file=sys.stderr)
+        return stopped.code
+    except KeyboardInterrupt:
+        print("Interrupted before training started (or by a second Ctrl-C); nothing was saved.", file=sys.stderr)
+        return 130
     return 0
 
 

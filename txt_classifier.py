@@ -18,17 +18,21 @@ import argparse
 import collections
 import difflib
 import importlib
+import io
 import json
 import math
 import os
 import random
 import re
+import signal
+import socket
 import statistics
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -72,6 +76,9 @@ CSV_COLUMNS = ["article", "label", "label_idx"]
 PAD, UNK = "<pad>", "<unk>"
 PAD_IDX, UNK_IDX = 0, 1
 CHECKPOINT_FORMAT = "txt_classifier/1"
+RESUME_FORMAT = "txt_classifier-resume/1"
+# Settings --resume may change: they do not change the numbers (or say where the run lives).
+RESUMABLE = {"n_epochs", "device", "length_histogram", "wandb_project", "out_dir", "run_name"}
 
 
 class UserError(Exception):
@@ -99,7 +106,7 @@ class _OneLineParser(argparse.ArgumentParser):
 
 def parse_settings(argv=None):
     """The settings as a dict {lower_case_name: value} after command-line overrides, and the
-    files to --predict (None when training)."""
+    command: {"predict": files or None, "resume": bool, "explicit": names set on the command line}."""
     parser = _OneLineParser(prog="txt_classifier.py", allow_abbrev=False,
                             description=__doc__.split("\n\n")[0])
     for name, comment in settings_comments().items():
@@ -114,10 +121,13 @@ def parse_settings(argv=None):
     parser.add_argument("--predict", nargs="+", metavar="FILE",
                         help="say whether each FILE (- for standard input) reads as real or fake, "
                              "using the model saved for RUN_NAME, then exit")
+    parser.add_argument("--resume", action="store_true",
+                        help="carry on with the stopped or crashed run RUN_NAME from its last checkpoint")
     args = vars(parser.parse_args(argv))
-    predict = args.pop("predict")
+    predict, resume = args.pop("predict"), args.pop("resume")
     check_settings(args)
-    return args, predict
+    explicit = {name for name, value in args.items() if value != globals()[name.upper()]}
+    return args, {"predict": predict, "resume": resume, "explicit": explicit}
 
 
 def check_settings(cfg):
@@ -167,7 +177,7 @@ class CorpusInfo:
         for article in train_frame["article"]:
             counts.update(tokenizer(article))
         self.vocab = Vocab(counts, min_freq)
-        names = dict(zip(train_frame["label_idx"], train_frame["label"]))
+        names = {int(float(i)): str(label).strip() for i, label in zip(train_frame["label_idx"], train_frame["label"])}
         self.class_names = [names.get(i, f"class {i}") for i in range(max(names) + 1)]
         self.label_counts = collections.Counter(train_frame["label"])
         self.num_classes = len(self.class_names)
@@ -210,18 +220,84 @@ class Compose:
         return value
 
 
-def read_text_csv(csv_file):
+def read_csv_checked(csv_file, columns):
+    """A course CSV with every value as text, or a UserError that says what is wrong with it."""
     if not csv_file.is_file():
         raise UserError(f"{csv_file} not found: set DATA_DIR (--data_dir) to the folder that holds "
                         f"txt_train.csv, txt_val.csv and txt_test.csv.")
-    frame = pd.read_csv(csv_file, keep_default_na=False)
-    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
+    raw = csv_file.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{csv_file} is not UTF-8 text (byte {error.start} is {raw[error.start]:#04x}): "
+                        f"save it again with UTF-8 encoding.") from None
+    try:
+        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise UserError(f"{csv_file} cannot be read as CSV ({str(error).strip().splitlines()[-1]}): check "
+                        f"that every field with a comma, quote or line break is in double quotes.") from None
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise UserError(f"{csv_file} has no column {', '.join(missing)}: the header must name "
-                        f"article, source, label and label_idx.")
+        raise UserError(f"{csv_file} has no column {', '.join(missing)} (its header has "
+                        f"{', '.join(frame.columns) or 'nothing'}): the header must name {', '.join(columns)}.")
     if frame.empty:
-        raise UserError(f"{csv_file} has no rows: every split needs at least one article.")
+        raise UserError(f"{csv_file} has no rows: every split needs at least one example.")
     return frame
+
+
+def check_labels(frames, contiguous=True):
+    """Class names in label_idx order, from the CSVs (not a hard-coded list), after checking
+    every row's label and label_idx. `frames` is {csv_file: frame}, the training split first.
+
+    Raises one UserError listing every problem: an empty label, a label_idx that is missing,
+    not a whole number or negative, a label and label_idx that disagree with earlier rows, a
+    class the training split never shows, or (when `contiguous`) class numbers that skip one.
+    """
+    problems, first_seen = [], {}  # first_seen: label or index -> (its partner, where it was first seen)
+    train_file = next(iter(frames))
+    for csv_file, frame in frames.items():
+        for row, (label, index) in enumerate(zip(frame["label"], frame["label_idx"]), start=1):
+            where, label, index = f"{csv_file} row {row}", label.strip(), index.strip()
+            if not label:
+                problems.append(f"{where}, column label: empty; write the class name.")
+            elif not re.fullmatch(r"-?\d+(\.0*)?", index):
+                problems.append(f"{where}, column label_idx: {index or 'empty'!r} is not a whole number; "
+                                f"use 0, 1, 2, ... one number per class.")
+            elif int(float(index)) < 0:
+                problems.append(f"{where}, column label_idx: {index} is negative; class numbers start at 0.")
+            elif csv_file != train_file and ("label", label) not in first_seen:
+                problems.append(f"{where}, column label: class {label!r} never appears in {train_file}, so the "
+                                f"model cannot learn it; add training examples of it or remove these rows.")
+            else:
+                index = int(float(index))
+                for key, partner in ((("label", label), index), (("index", index), label)):
+                    seen_partner, seen_where = first_seen.setdefault(key, (partner, where))
+                    if seen_partner != partner:
+                        problems.append(f"{where}: label {label!r} with label_idx {index} disagrees with "
+                                        f"{seen_where} ({key[1]!r} goes with {seen_partner!r}); one class, one number.")
+                        break
+    names = {index: label for (kind, index), (label, _) in first_seen.items() if kind == "index"}
+    if contiguous and not problems and sorted(names) != list(range(len(names))):
+        problems.append(f"{train_file}, column label_idx: the class numbers are {sorted(names)}; with "
+                        f"{len(names)} classes they must be 0 to {len(names) - 1}.")
+    if problems:
+        raise UserError(listing(f"{len(problems)} problem(s) with labels", problems))
+    return [names.get(i, f"class {i}") for i in range(max(names) + 1)]
+
+
+def check_articles(frames):
+    """Every row needs some text in its article column."""
+    problems = [f"{csv_file} row {row}, column article: empty; give the article's text or remove the row."
+                for csv_file, frame in frames.items()
+                for row, article in enumerate(frame["article"], start=1) if not article.strip()]
+    if problems:
+        raise UserError(listing(f"{len(problems)} empty article(s)", problems))
+
+
+def listing(title, problems, limit=20):
+    """A title line and one indented line per problem (at most `limit` of them)."""
+    more = [f"... and {len(problems) - limit} more like these"] if len(problems) > limit else []
+    return title + ":\n" + "\n".join(f"  {p}" for p in problems[:limit] + more)
 
 
 class CsvTextDataset(Dataset):
@@ -229,7 +305,7 @@ class CsvTextDataset(Dataset):
 
     def __init__(self, frame, transform):
         self.articles = list(frame["article"])
-        self.labels = torch.tensor(frame["label_idx"].tolist(), dtype=torch.long)
+        self.labels = torch.tensor([int(float(i)) for i in frame["label_idx"]], dtype=torch.long)
         self.token_ids = [torch.tensor(transform(article), dtype=torch.long) for article in self.articles]
         self.lengths = [int((ids != PAD_IDX).sum()) for ids in self.token_ids]  # real tokens, padding excluded
 
@@ -366,24 +442,47 @@ def pick_device(name):
     return torch.device("cpu")
 
 
-def train_one_epoch(dataloader, model, loss_fn, optimizer, device, examples_seen, log):
-    """One pass over the training split; calls log(batch_loss, examples_seen) per batch."""
+class Diverged(Exception):
+    """The training loss stopped being a finite number."""
+
+    def __init__(self, value, examples_seen):
+        super().__init__(f"loss {value} after {examples_seen} examples")
+        self.value, self.examples_seen = value, examples_seen
+
+
+def train_one_epoch(dataloader, model, loss_fn, optimizer, device, examples_seen, log, should_stop=lambda: False):
+    """One pass over `dataloader`, or until should_stop(); returns (examples_seen, batches done).
+
+    Batch losses stay on the device and are read back in groups (a GPU is not stopped after
+    every batch just to print a number), passed to log(losses, examples_seen_after_each) and
+    checked: a loss that is not a finite number raises Diverged.
+    """
     model.train()
     # Redraw often on a terminal; when output goes to a log or notebook, now and then.
     progress = tqdm(dataloader, desc="  train", unit="batch", leave=False,
                     mininterval=0.5 if sys.stderr.isatty() else 15)
-    running_loss = 0.0
+    pending, batch = [], 0
     for batch, (token_ids, labels) in enumerate(progress, start=1):
-        token_ids, labels = token_ids.to(device), labels.to(device)
+        token_ids, labels = token_ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         loss = loss_fn(model(token_ids), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         examples_seen += len(labels)
-        running_loss += (loss.item() - running_loss) / min(batch, 20)
-        log(loss.item(), examples_seen)
-        progress.set_postfix(loss=f"{running_loss:.3f}")
-    return examples_seen
+        pending.append((loss.detach(), examples_seen))
+        stop = should_stop()
+        if len(pending) == 25 or batch == len(dataloader) or stop:
+            losses = torch.stack([loss for loss, _ in pending]).tolist()
+            bad = next((i for i, value in enumerate(losses) if not math.isfinite(value)), None)
+            if bad is not None:
+                raise Diverged(losses[bad], pending[bad][1])
+            log(losses, [seen for _, seen in pending])
+            pending = []
+            progress.set_postfix(loss=f"{losses[-1]:.3f}")
+        if stop:
+            break
+    progress.close()
+    return examples_seen, batch
 
 
 @torch.inference_mode()
@@ -406,25 +505,37 @@ def evaluate(dataloader, model, loss_fn, device):
 # ----------------------------------------------------------------------------- logging / reporting
 
 
-def start_wandb(cfg, name, group=None, job_type="train"):
-    """A wandb run that never blocks on a login prompt.
+def start_wandb(cfg, name, group=None, job_type="train", resume_id=None):
+    """A wandb run that never blocks on a login prompt and never stops training.
 
     WANDB_MODE, when set, decides. Otherwise: online when this machine has wandb credentials,
-    offline (files in ./wandb, uploaded later with `wandb sync`) when it has none.
+    offline (files in ./wandb, uploaded later with `wandb sync`) when it has none. Online but
+    the server cannot be reached: offline, with a warning. wandb cannot start at all: no
+    wandb, with a warning (model.pth and summary.json are written all the same).
     """
     import wandb  # imported here so that importing this file stays light
 
-    mode = None if os.environ.get("WANDB_MODE") else (
-        "online" if wandb.login(prompt=False, verify=False) else "offline")
-    try:
-        run = wandb.init(project=cfg["wandb_project"], name=name, config=cfg, mode=mode, group=group,
-                         job_type=job_type, reinit="finish_previous")
-    except Exception as error:  # wandb could not start: train anyway, say so once
-        print(f"warning: wandb could not start ({str(error).splitlines()[0]}); training without it.")
+    mode = os.environ.get("WANDB_MODE") or ("online" if has_wandb_credentials(wandb) else "offline")
+    if mode == "online":
+        server = os.environ.get("WANDB_BASE_URL") or wandb.Settings().base_url
+        if not reachable(server):
+            print(f"warning: cannot reach the wandb server at {server}; logging offline instead.")
+            mode = "offline"
+    run = None
+    for attempt in [mode, "offline"] if mode == "online" else [mode]:
+        try:
+            run = wandb.init(project=cfg["wandb_project"], name=name, config=cfg, mode=attempt, group=group,
+                             job_type=job_type, reinit="finish_previous", id=resume_id,
+                             resume="allow" if resume_id else None)
+            break
+        except Exception as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            print(f"warning: wandb could not start in {attempt} mode ({reason}).")
+    if run is None:
+        print("warning: training without wandb; model.pth and summary.json are written as usual.")
         run = wandb.init(mode="disabled")
-    if run.settings.mode == "offline" and mode == "offline":
-        print(f"wandb: no account configured, logging offline. Upload later with: "
-              f"wandb sync {Path(run.dir).parent}")
+    if run.settings.mode == "offline":
+        print(f"wandb: logging offline. Upload later with: wandb sync {Path(run.dir).parent}")
     run.define_metric("examples_seen", hidden=True)
     run.define_metric("batch_loss", step_metric="examples_seen")
     run.define_metric("epoch", hidden=True)
@@ -432,6 +543,25 @@ def start_wandb(cfg, name, group=None, job_type="train"):
                    "test_loss", "epoch_seconds"):
         run.define_metric(metric, step_metric="epoch")
     return run
+
+
+def has_wandb_credentials(wandb):
+    """Whether an API key is configured (environment, settings file or .netrc): no prompt, no network."""
+    try:
+        return wandb.login(prompt=False, verify=False)
+    except Exception:
+        return False
+
+
+def reachable(url, timeout=3.0):
+    """Whether a TCP connection to the server in `url` opens within `timeout` seconds."""
+    parts = urlparse(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)),
+                                      timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def length_histogram(lengths, max_len, path):
@@ -477,11 +607,19 @@ def print_report(cfg, metrics, num_parameters, seconds):
 
 
 def save_checkpoint(path, model, cfg, corpus):
+    atomic_save({"format": CHECKPOINT_FORMAT, "model_state": model.state_dict(), "settings": cfg,
+                 "vocab": corpus.vocab.itos, "class_names": corpus.class_names}, path)
+
+
+def atomic_save(obj, path):
+    """torch.save to a temporary file, then rename: a crash mid-write never spoils what was there."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tmp")
-    torch.save({"format": CHECKPOINT_FORMAT, "model_state": model.state_dict(), "settings": cfg,
-                "vocab": corpus.vocab.itos, "class_names": corpus.class_names}, partial)
-    partial.replace(path)  # atomic: a crash while saving never leaves half a checkpoint
+    partial = path.with_name(path.name + ".tmp")
+    try:
+        torch.save(obj, partial)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def load_checkpoint(path):
@@ -521,8 +659,17 @@ class Corpus:
         if not data_dir.is_dir():
             raise UserError(f"data folder {data_dir} not found: set DATA_DIR (--data_dir) to the folder "
                             f"that holds txt_train.csv, txt_val.csv and txt_test.csv.")
-        started = time.time()
-        frames = {split: read_text_csv(data_dir / f"txt_{split}.csv") for split in ("train", "val", "test")}
+        started, files, problems = time.time(), {}, []
+        for split in ("train", "val", "test"):
+            try:
+                files[split] = (data_dir / f"txt_{split}.csv", read_csv_checked(data_dir / f"txt_{split}.csv", CSV_COLUMNS))
+            except UserError as error:  # carry on, so that every file's problems are listed together
+                problems.append(str(error))
+        if problems:
+            raise UserError("\n".join(problems))
+        check_labels(dict(files.values()))
+        check_articles(dict(files.values()))
+        frames = {split: frame for split, (_, frame) in files.items()}
         self.tokenizer = SimpleTokenizer()
         self.info = CorpusInfo(frames["train"], self.tokenizer, cfg["min_freq"])
         transform = Compose([TextTransform(self.tokenizer, self.info.vocab), TruncateToMaxLen(cfg["max_len"]),
@@ -535,66 +682,247 @@ class Corpus:
 
 
 def make_loaders(cfg, splits):
-    """Training and evaluation loaders; with BUCKET_BY_LENGTH, batches of similar lengths."""
-    generator = torch.Generator().manual_seed(cfg["seed"])
+    """A function giving a training loader over given batches, and the evaluation loaders
+    (in length order with BUCKET_BY_LENGTH)."""
     eval_batch = cfg["eval_batch_size"] if cfg["max_len"] != -1 else 1  # unpadded: one at a time
-    if not cfg["bucket_by_length"]:
-        return (DataLoader(splits["train"], batch_size=cfg["batch_size"], shuffle=True, generator=generator,
-                           collate_fn=collate_batch),
-                {split: DataLoader(dataset, batch_size=eval_batch, collate_fn=collate_batch)
-                 for split, dataset in splits.items()})
-    train_batches = LengthBuckets(splits["train"].lengths, cfg["batch_size"], generator)
-    return (DataLoader(splits["train"], batch_sampler=train_batches, collate_fn=collate_batch),
-            {split: DataLoader(dataset, batch_sampler=LengthBuckets(dataset.lengths, eval_batch, shuffle=False),
-                               collate_fn=collate_batch)
-             for split, dataset in splits.items()})
+
+    def train_loader(batches):
+        return DataLoader(splits["train"], batch_sampler=batches, collate_fn=collate_batch)
+
+    if cfg["bucket_by_length"]:
+        return train_loader, {split: DataLoader(dataset, collate_fn=collate_batch,
+                                                batch_sampler=LengthBuckets(dataset.lengths, eval_batch, shuffle=False))
+                              for split, dataset in splits.items()}
+    return train_loader, {split: DataLoader(dataset, batch_size=eval_batch, collate_fn=collate_batch)
+                          for split, dataset in splits.items()}
 
 
-def train(cfg, corpus, run_dir, run_name, group=None):
-    """Train and evaluate one model as `cfg` says; returns the summary dict."""
+def epoch_batches(cfg, dataset, generator):
+    """One epoch's batches of training indices: shuffled, and in length buckets if asked."""
+    if cfg["bucket_by_length"]:
+        return list(LengthBuckets(dataset.lengths, cfg["batch_size"], generator))
+    order = torch.randperm(len(dataset), generator=generator).tolist()
+    return [order[i:i + cfg["batch_size"]] for i in range(0, len(order), cfg["batch_size"])]
+
+
+class Stopped(Exception):
+    """Training ended early; the message says why and what was kept. `code` is the exit status."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.code = code
+
+
+class StopRequests:
+    """Ctrl-C (SIGINT) or SIGTERM during training become a request to stop after the current
+    batch, so that a checkpoint can be saved first. A second Ctrl-C stops at once."""
+
+    def __init__(self):
+        self.signal, self._previous = None, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signum
+        print(f"\n{signal.Signals(signum).name} received: stopping after this batch to save a checkpoint "
+              f"(press Ctrl-C again to stop at once, without saving).", flush=True)
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def train(cfg, corpus, run_dir, run_name, group=None, resume_point=None, invocation=None, stop=None):
+    """Train and evaluate one model as `cfg` says, from scratch or from `resume_point`;
+    returns the summary it writes. `invocation`: the settings of the whole command (with
+    REPEATS, `cfg` is one repeat's), kept in checkpoints for --resume. `stop` (StopRequests)
+    says when Ctrl-C or SIGTERM asked to stop."""
+    stop = stop or StopRequests()
     seed_everything(cfg["seed"])
     device = pick_device(cfg["device"])
     info, splits = corpus.info, corpus.splits
-    train_loader, eval_loaders = make_loaders(cfg, splits)
-
     check_batches_stack(splits["train"], cfg["batch_size"])
+    train_loader, eval_loaders = make_loaders(cfg, splits)
+    progress = resume_point["progress"] if resume_point else {
+        "epoch": 0, "batches_done": 0, "examples_seen": 0, "batches": None, "seconds": 0.0, "wandb_id": None,
+        "shuffle_state": torch.Generator().manual_seed(cfg["seed"]).get_state()}
+
     with ThreadPoolExecutor(max_workers=1) as background:
-        wandb_run = background.submit(start_wandb, cfg, run_name, group)  # mostly waiting on wandb's process
+        wandb_run = background.submit(start_wandb, cfg, run_name, group, "train", progress["wandb_id"])
         model = build_model(cfg, len(info.vocab), info.num_classes, info.pad_idx).to(device)
         loss_fn = nn.CrossEntropyLoss()
         optimizer = build_optimizer(cfg, model)
+        if resume_point:
+            restore(resume_point, model, optimizer)
     run = wandb_run.result()
+    progress["wandb_id"] = run.id
     num_parameters = count_parameters(model)
     print(f"Using {device}; {cfg['model']} with {num_parameters:,} parameters; seed {cfg['seed']}")
+    if resume_point:
+        print(f"Resuming after epoch {progress['epoch']}, batch {progress['batches_done']} "
+              f"({progress['examples_seen']} examples seen).")
     run.summary.update({"num_parameters": num_parameters, "optimizer": cfg["optimizer"]})
     if cfg["length_histogram"]:
         log_length_histogram(run, corpus, cfg, run_dir)
-    started, examples_seen = time.time(), 0
-    for epoch in range(1, cfg["n_epochs"] + 1):
+    resume_path = run_dir / "resume.pth"
+    training = (model, optimizer, invocation or cfg, info, progress, resume_path)
+
+    def log_batches(losses, examples_seen):
+        for loss, seen in zip(losses, examples_seen):
+            run.log({"batch_loss": loss, "examples_seen": seen})
+
+    shuffle = torch.Generator()
+    shuffle.set_state(progress["shuffle_state"])
+    started = time.time() - progress["seconds"]
+    if stop.signal is not None:  # asked to stop while loading: there is nothing new to save
+        run.finish(exit_code=128 + stop.signal)
+        raise Stopped("stopped before training started; nothing new to save.", code=128 + stop.signal)
+    for epoch in range(progress["epoch"] + 1, cfg["n_epochs"] + 1):
         epoch_started = time.time()
-        examples_seen = train_one_epoch(train_loader, model, loss_fn, optimizer, device, examples_seen,
-                                        lambda loss, seen: run.log({"batch_loss": loss, "examples_seen": seen}))
+        if progress["batches"] is None:  # a new epoch: draw its batches
+            progress.update(batches=epoch_batches(cfg, splits["train"], shuffle), shuffle_state=shuffle.get_state(),
+                            batches_done=0)
+        try:
+            progress["examples_seen"], batches = train_one_epoch(
+                train_loader(progress["batches"][progress["batches_done"]:]), model, loss_fn, optimizer, device,
+                progress["examples_seen"], log_batches, should_stop=lambda: stop.signal is not None)
+        except Diverged as error:
+            run.finish(exit_code=1)
+            raise Stopped(divergence_message(error, cfg, epoch, resume_path), code=1) from None
+        progress.update(batches_done=progress["batches_done"] + batches, seconds=time.time() - started)
+        if stop.signal is not None:
+            stop_and_save(training, run, stop.signal, f"epoch {epoch}, batch {progress['batches_done']}")
         metrics = {"epoch": epoch}
         for split, loader in eval_loaders.items():
             accuracy, loss, probabilities = evaluate(loader, model, loss_fn, device)
             metrics.update({f"{split}_accuracy": accuracy, f"{split}_loss": loss})
+        if not math.isfinite(metrics["train_loss"]):  # the last update broke the weights
+            run.finish(exit_code=1)
+            raise Stopped(divergence_message(Diverged(metrics["train_loss"], progress["examples_seen"]), cfg,
+                                             epoch, resume_path), code=1)
         metrics["epoch_seconds"] = time.time() - epoch_started
         run.log(metrics)
         print(f"epoch {epoch}/{cfg['n_epochs']} ({metrics['epoch_seconds']:.1f} s): " + "  ".join(
             f"{s} acc {metrics[f'{s}_accuracy']:.1%} loss {metrics[f'{s}_loss']:.3f}" for s in eval_loaders))
-    seconds = time.time() - started
+        progress.update(epoch=epoch, batches=None, batches_done=0, seconds=time.time() - started)
+        save_resume_point(*training)  # the last good state, should anything happen in the next epoch
+        if stop.signal is not None and epoch < cfg["n_epochs"]:
+            stop_and_save(training, run, stop.signal, f"the end of epoch {epoch}")
+    # A stop request from here on lets the run finish: saving the results is the quickest way out.
+    summary = finish(cfg, run, model, info, run_dir, eval_loaders["test"], loss_fn, metrics, probabilities,
+                     num_parameters, time.time() - started, progress["examples_seen"])
+    resume_path.unlink(missing_ok=True)  # finished: there is nothing left to resume
+    return summary
 
+
+def finish(cfg, run, model, info, run_dir, test_loader, loss_fn, metrics, test_probabilities, num_parameters,
+           seconds, examples_seen):
+    """Save the model and summary, check the saved model, log the final figures, print the report."""
     checkpoint_path = run_dir / "model.pth"
     save_checkpoint(checkpoint_path, model, cfg, info)
-    check_reload(checkpoint_path, eval_loaders["test"], loss_fn, metrics["test_accuracy"])
+    check_reload(checkpoint_path, test_loader, loss_fn, metrics["test_accuracy"], model_device(model))
     summary = {**metrics, "epochs": cfg["n_epochs"], "num_parameters": num_parameters,
-               "seconds": round(seconds, 2), "examples_seen": examples_seen, "device": str(device),
+               "seconds": round(seconds, 2), "examples_seen": examples_seen, "device": str(model_device(model)),
                "settings": cfg}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    log_final(run, metrics, probabilities, splits["test"], info.class_names, seconds)
+    log_final(run, metrics, test_probabilities, test_loader.dataset, info.class_names, seconds)
     print_report(cfg, metrics, num_parameters, seconds)
     print(f"Saved {checkpoint_path} and {run_dir / 'summary.json'}")
     return summary
+
+
+def model_device(model):
+    return next(model.parameters()).device
+
+
+def stop_and_save(training, run, signum, where):
+    """After a stop request: save the state, close the wandb run, and end with a message."""
+    save_resume_point(*training)
+    run.finish(exit_code=128 + signum)
+    raise Stopped(f"stopped at {where}; saved {training[-1]}. Continue with the same command plus --resume.",
+                  code=128 + signum)
+
+
+def divergence_message(error, cfg, epoch, resume_path):
+    lr, optimizer = cfg["learning_rate"], cfg["optimizer"]
+    if optimizer == "sgd" and lr > 10:
+        cause = f"SGD with learning rate {lr} takes steps too large (the course baseline uses 5): try --lr 5 or less."
+    elif optimizer in ("adam", "adamw") and lr >= 0.05:
+        cause = f"{optimizer} with learning rate {lr} is likely too large: try --lr 0.001."
+    else:
+        cause = f"the learning rate ({lr}) is the usual suspect: try a smaller one."
+    kept = (f"The last good checkpoint (end of epoch {epoch - 1}) is kept in {resume_path}." if epoch > 1
+            else "No checkpoint was kept: it went wrong in the first epoch.")
+    return f"error: the training loss became {error.value} in epoch {epoch}, after {error.examples_seen} examples: {cause} {kept}"
+
+
+def save_resume_point(model, optimizer, invocation, info, progress, path):
+    """Everything needed to carry on exactly where training is: weights, optimiser, progress
+    through the data, random number generators, and the settings of the command."""
+    atomic_save({"format": RESUME_FORMAT, "settings": invocation, "vocab": info.vocab.itos,
+                 "model_state": model.state_dict(), "optimizer_state": optimizer.state_dict(),
+                 "progress": progress, "rng": rng_states()}, path)
+
+
+def restore(resume_point, model, optimizer):
+    model.load_state_dict(resume_point["model_state"])
+    optimizer.load_state_dict(resume_point["optimizer_state"])
+    set_rng_states(resume_point["rng"])
+
+
+def rng_states():
+    numpy_state = np.random.get_state()
+    states = {"torch": torch.get_rng_state(), "python": random.getstate(),
+              "numpy": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]]}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states):
+    torch.set_rng_state(states["torch"])
+    random.setstate((states["python"][0], tuple(states["python"][1]), states["python"][2]))
+    np.random.set_state((states["numpy"][0], np.array(states["numpy"][1], dtype=np.uint32), *states["numpy"][2:]))
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def read_resume_point(path):
+    try:
+        point = torch.load(path, map_location="cpu", weights_only=True)
+        assert point["format"] == RESUME_FORMAT
+        return point
+    except Exception:
+        raise UserError(f"{path} is not a resume checkpoint this script can read: start the run again "
+                        f"without --resume.") from None
+
+
+def resume_settings(cfg, explicit):
+    """The settings of the stopped run RUN_NAME, to carry on with: its own, except for the few
+    that do not change the numbers (more epochs, another device, ...)."""
+    run_dir = Path(cfg["out_dir"]) / cfg["run_name"]
+    paths = sorted(run_dir.glob("**/resume.pth"))
+    first = finished_summary(run_dir, None) or {}
+    if paths:
+        saved = read_resume_point(paths[0])["settings"]
+    elif first.get("settings", {}).get("repeats", 1) > 1 and "repeats" not in first:  # stopped between repeats
+        saved = first["settings"]
+    else:
+        raise UserError(f"nothing to resume in {run_dir}: resume.pth is written after each epoch and when a run "
+                        f"is stopped, and removed when the run finishes; check --run_name and --out_dir, or start "
+                        f"a new run without --resume.")
+    changed = sorted(k for k in explicit if k not in RESUMABLE and cfg[k] != saved.get(k))
+    if changed:
+        raise UserError("--resume carries on with the settings the run started with, but this command changes "
+                        + ", ".join(f"{k.upper()} ({saved.get(k)!r} -> {cfg[k]!r})" for k in changed)
+                        + ": drop those flags, or start a new run under another --run_name.")
+    return dict(saved, **{k: cfg[k] for k in RESUMABLE if k in explicit or k in ("out_dir", "run_name")})
 
 
 def log_length_histogram(run, corpus, cfg, run_dir):
@@ -624,33 +952,56 @@ def log_final(run, metrics, test_probabilities, test_split, class_names, seconds
     run.finish()
 
 
-def check_reload(path, loader, loss_fn, expected_accuracy):
+def check_reload(path, loader, loss_fn, expected_accuracy, device):
     """Load the saved model as `--predict` will, and make sure it scores what was just measured."""
-    model = load_checkpoint(path)[0]
-    accuracy = evaluate(loader, model, loss_fn, torch.device("cpu"))[0]
+    model = load_checkpoint(path)[0].to(device)
+    accuracy = evaluate(loader, model, loss_fn, device)[0]
     if abs(accuracy - expected_accuracy) > 1e-6:
         raise RuntimeError(f"reloaded {path} scores {accuracy:.4f} on test, not {expected_accuracy:.4f}")
 
 
-def train_repeats(cfg):
-    """Train REPEATS times with consecutive seeds; report the spread of validation and test accuracy."""
+def train_repeats(cfg, stop, resume=False):
+    """Train REPEATS times with consecutive seeds and report the spread of validation and test
+    accuracy (one repeat: just train). With `resume`, repeats that finished are not trained
+    again and the stopped one carries on from its checkpoint."""
     # Making the first optimiser imports torch._dynamo, about two seconds of work; start that
     # now, in the background, so it overlaps with reading and tokenising the articles.
     threading.Thread(target=importlib.import_module, args=("torch._dynamo",), daemon=True).start()
     corpus = Corpus(cfg)
-    run_dir = Path(cfg["out_dir"]) / cfg["run_name"]
-    if cfg["repeats"] == 1:
-        return train(cfg, corpus, run_dir, cfg["run_name"])
+    base_dir, single = Path(cfg["out_dir"]) / cfg["run_name"], cfg["repeats"] == 1
     summaries = []
     for k in range(cfg["repeats"]):
         seed = cfg["seed"] + k
-        print(f"\n=== repeat {k + 1}/{cfg['repeats']}: seed {seed}")
-        summaries.append(train(dict(cfg, seed=seed), corpus, run_dir if k == 0 else run_dir / f"seed-{seed}",
-                               f"{cfg['run_name']}-seed{seed}", group=cfg["run_name"]))
+        run_cfg, run_dir = dict(cfg, seed=seed), base_dir if k == 0 else base_dir / f"seed-{seed}"
+        name, group = (cfg["run_name"], None) if single else (f"{cfg['run_name']}-seed{seed}", cfg["run_name"])
+        point = read_resume_point(run_dir / "resume.pth") if resume and (run_dir / "resume.pth").is_file() else None
+        finished = finished_summary(run_dir, run_cfg) if resume and point is None else None
+        if finished:
+            print(f"repeat {k + 1}/{cfg['repeats']} (seed {seed}) finished before; using its results.")
+            summaries.append(finished)
+            continue
+        if stop.signal is not None:
+            raise Stopped(f"stopped after {k} of {cfg['repeats']} repeats; their results are saved, and the same "
+                          f"command plus --resume trains the rest.", code=128 + stop.signal)
+        if not single:
+            print(f"\n=== repeat {k + 1}/{cfg['repeats']}: seed {seed}")
+        summaries.append(train(run_cfg, corpus, run_dir, name, group, point, invocation=cfg, stop=stop))
+    if single:
+        return summaries[0]
     spread = report_repeats(cfg, summaries)
     first = summaries[0]
-    (run_dir / "summary.json").write_text(json.dumps({**first, **spread}, indent=2) + "\n", encoding="utf-8")
+    (base_dir / "summary.json").write_text(json.dumps({**first, **spread}, indent=2) + "\n", encoding="utf-8")
     return {**first, **spread}
+
+
+def finished_summary(run_dir, run_cfg):
+    """The summary of a run that already finished with these very settings (any settings, if
+    `run_cfg` is None), else None."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if run_cfg is None or summary.get("settings") == run_cfg else None
 
 
 def report_repeats(cfg, summaries):
@@ -696,14 +1047,24 @@ def predict(cfg, files):
 
 def main(argv=None):
     try:
-        cfg, files_to_predict = parse_settings(argv)
-        if files_to_predict:
-            predict(cfg, files_to_predict)
+        cfg, command = parse_settings(argv)
+        if command["predict"]:
+            predict(cfg, command["predict"])
         else:
-            train_repeats(cfg)
+            with StopRequests() as stop:  # from here on, Ctrl-C and SIGTERM stop cleanly
+                if command["resume"]:
+                    train_repeats(resume_settings(cfg, command["explicit"]), stop, resume=True)
+                else:
+                    train_repeats(cfg, stop)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Stopped as stopped:
+        print(stopped, file=sys.stderr)
+        return stopped.code
+    except KeyboardInterrupt:
+        print("Interrupted before training started (or by a second Ctrl-C); nothing was saved.", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -16,7 +16,6 @@ article's context (see `_context`).
 """
 
 import math
-import random
 import re
 
 # Chance that a sentence is taken from the other voice's pool: the knob for how hard the

@@ -63,7 +63,7 @@ def test_dataset_reads_quoted_multiline_prompts_and_any_label_set(tmp_path):
     assert len(dataset) == 3
     image, label = dataset[2]
     assert image.shape == (3, 32, 32) and image.dtype == torch.uint8 and label.item() == 0
-    assert ic.class_names_of(dataset) == ["cat", "dog"]
+    assert dataset.label_names == {0: "cat", 1: "dog"}
     model = ic.build_model({"model": "cnn", "grayscale": False, "img_size": 32}, num_classes=2)
     assert model(ic.to_model_input(dataset.images, grayscale=False)).shape == (3, 2)
 
@@ -98,10 +98,12 @@ def test_denormalize_undoes_the_normalisation(grayscale):
 
 
 def test_command_line_overrides_every_setting_by_its_lower_case_name():
-    cfg, predict = ic.parse_settings(["--model", "cnn", "--grayscale", "--n_epochs", "2", "--learning_rate", "0.01",
+    cfg, command = ic.parse_settings(["--model", "cnn", "--grayscale", "--n_epochs", "2", "--learning_rate", "0.01",
                                       "--optimizer=adamw", "--no-log_images"])
     assert (cfg["model"], cfg["grayscale"], cfg["n_epochs"], cfg["learning_rate"]) == ("cnn", True, 2, 0.01)
-    assert (cfg["optimizer"], cfg["log_images"], predict) == ("adamw", False, None)
+    assert (cfg["optimizer"], cfg["log_images"]) == ("adamw", False)
+    assert command == {"predict": None, "resume": False,
+                       "explicit": {"model", "grayscale", "n_epochs", "learning_rate", "optimizer", "log_images"}}
     aliased, _ = ic.parse_settings(["--lr", "0.5", "--epochs", "3"])
     assert aliased == dict(ic.parse_settings([])[0], learning_rate=0.5, n_epochs=3)
 
