@@ -120,7 +120,8 @@ def parse_settings(argv=None):
             parser.add_argument(*flags, action=argparse.BooleanOptionalAction, default=default,
                                 help=f"{comment} (default: {default})")
         else:
-            parser.add_argument(*flags, type=type(default), default=default, metavar=type(default).__name__.upper(),
+            metavar = None if name in CHOICES else type(default).__name__.upper()
+            parser.add_argument(*flags, type=type(default), default=default, metavar=metavar,
                                 choices=CHOICES.get(name), help=f"{comment} (default: {default})")
     parser.add_argument("--predict", nargs="+", metavar="IMAGE",
                         help="print the class of each IMAGE using the model saved for RUN_NAME, then exit")
@@ -348,12 +349,10 @@ def decode_all(paths, img_size, fast_decode, cache_dir, threads, csv_file):
     copying pictures between processes)."""
     cache = DecodedCache(cache_dir, csv_file, img_size, fast_decode) if cache_dir else None
     keys = [cache_key(path) for path in paths]
-    images = torch.empty((len(paths), 3, img_size, img_size), dtype=torch.uint8)
-    cached = cache.load() if cache else {}
-    missing = [i for i, key in enumerate(keys) if key not in cached]
-    for i, key in enumerate(keys):
-        if key in cached:
-            images[i] = cached[key]
+    images, valid = cache.load(keys) if cache else (None, set())
+    if images is None:
+        images = torch.empty((len(paths), 3, img_size, img_size), dtype=torch.uint8)
+    missing = [i for i in range(len(paths)) if i not in valid]
     problems = {}
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count()) as pool:
         decoded = pool.map(lambda i: try_load_image(paths[i], img_size, fast_decode), missing)
@@ -390,19 +389,29 @@ class DecodedCache:
         self.path = Path(cache_dir) / f"{Path(csv_file).stem}-{img_size}px-{digest}.pt"
         self.shape = (3, img_size, img_size)
 
-    def load(self):
-        """{key: uint8 image} for every entry that is intact; {} when there is no usable file."""
+    def load(self, keys):
+        """The cached pictures for `keys` as a uint8 tensor (N, 3, S, S) and the set of rows in it
+        that are valid; (None, empty set) when there is no usable cache file."""
         try:
             saved = torch.load(self.path, map_location="cpu", weights_only=True)
-            keys, images, checksums = saved["keys"], saved["images"], saved["checksums"]
+            saved_keys, images, checksums = saved["keys"], saved["images"], saved["checksums"]
             assert images.dtype == torch.uint8 and tuple(images.shape[1:]) == self.shape
         except FileNotFoundError:
-            return {}
+            return None, set()
         except Exception:  # damaged, or written by another version: start again
             print(f"note: ignoring unreadable cache file {self.path}; decoding again.")
-            return {}
-        return {key: image for key, image, checksum in zip(keys, images, checksums)
-                if _checksum(image) == checksum}
+            return None, set()
+        if saved_keys == keys:  # the usual case, nothing changed: use the stored tensor as it is
+            return images, {i for i, (image, checksum) in enumerate(zip(images, checksums))
+                            if _checksum(image) == checksum}
+        row_of = {key: row for row, key in enumerate(saved_keys)}
+        found, valid = torch.empty((len(keys), *self.shape), dtype=torch.uint8), set()
+        for i, key in enumerate(keys):
+            row = row_of.get(key)
+            if row is not None and _checksum(images[row]) == checksums[row]:
+                found[i] = images[row]
+                valid.add(i)
+        return found, valid
 
     def save(self, keys, images):
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -412,7 +421,7 @@ class DecodedCache:
 
 
 def _checksum(image):
-    return zlib.crc32(image.numpy().tobytes())
+    return zlib.crc32(image.numpy())  # reads the tensor's memory in place, no copy
 
 
 def to_model_input(images, grayscale):

@@ -116,7 +116,8 @@ def parse_settings(argv=None):
             parser.add_argument(*flags, action=argparse.BooleanOptionalAction, default=default,
                                 help=f"{comment} (default: {default})")
         else:
-            parser.add_argument(*flags, type=type(default), default=default, metavar=type(default).__name__.upper(),
+            metavar = None if name in CHOICES else type(default).__name__.upper()
+            parser.add_argument(*flags, type=type(default), default=default, metavar=metavar,
                                 choices=CHOICES.get(name), help=f"{comment} (default: {default})")
     parser.add_argument("--predict", nargs="+", metavar="FILE",
                         help="say whether each FILE (- for standard input) reads as real or fake, "
@@ -571,11 +572,12 @@ def length_histogram(lengths, max_len, path):
     matplotlib.use("Agg")  # files only: works with no screen
     import matplotlib.pyplot as plt
 
+    # With MAX_LEN = -1 (nothing cut), show where the default MAX_LEN would cut.
+    cut, cut_name = (max_len, "MAX_LEN") if max_len > 0 else (MAX_LEN, "the default MAX_LEN")
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.hist(lengths, bins=40, color="#4c72b0")
-    if max_len > 0:
-        ax.axvline(max_len, color="#c44e52", linestyle="--", label=f"MAX_LEN = {max_len}")
-        ax.legend()
+    ax.axvline(cut, color="#c44e52", linestyle="--", label=f"{cut_name} = {cut}")
+    ax.legend()
     ax.set_xlabel("tokens per training article (no truncation, no padding)")
     ax.set_ylabel("articles")
     fig.tight_layout()
@@ -584,8 +586,7 @@ def length_histogram(lengths, max_len, path):
     plt.close(fig)
     stats = {"min": min(lengths), "median": statistics.median(lengths), "mean": statistics.mean(lengths),
              "max": max(lengths)}
-    if max_len > 0:
-        stats["share_longer_than_max_len"] = sum(n > max_len for n in lengths) / len(lengths)
+    stats["longer_than"] = {"tokens": cut, "name": cut_name, "share": sum(n > cut for n in lengths) / len(lengths)}
     return stats
 
 
@@ -930,12 +931,11 @@ def log_length_histogram(run, corpus, cfg, run_dir):
 
     path = run_dir / "length_histogram.png"
     stats = length_histogram(corpus.train_lengths, cfg["max_len"], path)
-    line = ", ".join(f"{k} {v:.0f}" for k, v in stats.items() if k != "share_longer_than_max_len")
-    if "share_longer_than_max_len" in stats:
-        line += f"; {stats['share_longer_than_max_len']:.1%} longer than MAX_LEN = {cfg['max_len']}"
-    print(f"Training article lengths in tokens: {line}. Histogram: {path}")
+    longer = stats.pop("longer_than")
+    print("Training article lengths in tokens: " + ", ".join(f"{k} {v:.0f}" for k, v in stats.items())
+          + f"; {longer['share']:.1%} longer than {longer['name']} = {longer['tokens']}. Histogram: {path}")
     run.log({"length_histogram": wandb.Image(str(path))})
-    run.summary.update({f"length_{k}": v for k, v in stats.items()})
+    run.summary.update({**{f"length_{k}": v for k, v in stats.items()}, "length_share_cut": longer["share"]})
 
 
 def log_final(run, metrics, test_probabilities, test_split, class_names, seconds):

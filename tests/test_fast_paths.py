@@ -3,6 +3,8 @@ decoding, streaming, length buckets and the unpacked LSTM."""
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -13,7 +15,7 @@ from PIL import Image
 
 import img_classifier as ic
 import txt_classifier as tc
-from conftest import DATA, read_csv_rows, run_script, write_csv_rows
+from conftest import DATA, ROOT, read_csv_rows, run_script, write_csv_rows
 
 
 def some_pictures(folder, count=6):
@@ -165,3 +167,19 @@ def test_unpacked_lstm_computes_what_a_packed_one_does():
                                                         padding_value=float("-inf"))
     with torch.no_grad():
         torch.testing.assert_close(model(token_ids), model.head(outputs.max(dim=1).values), atol=1e-6, rtol=0)
+
+
+def test_fast_path_scores_exactly_what_the_course_starter_way_does(small_images):
+    """bench/naive_img.py decodes every picture on every access, one at a time; with FAST_DECODE
+    off the fast path must train the very same model."""
+    common = ["--n_epochs", 2, "--img_size", 64, "--data_dir", small_images / "data"]
+    fast = run_script("img_classifier.py", *common, "--no-fast_decode", "--cache_dir", "", "--no-log_images",
+                      "--run_name", "exact", cwd=small_images, env={"WANDB_MODE": "disabled"})
+    naive = subprocess.run([sys.executable, str(ROOT / "bench" / "naive_img.py"), *map(str, common)],
+                           cwd=small_images, capture_output=True, text=True, timeout=600)
+    assert fast.returncode == 0 and naive.returncode == 0, fast.stderr[-2000:] + naive.stderr[-2000:]
+    ours = json.loads((small_images / "runs" / "exact" / "summary.json").read_text())
+    reference = json.loads(naive.stdout.strip().splitlines()[-1].removeprefix("result "))
+    for split in ("train", "val", "test"):
+        assert ours[f"{split}_accuracy"] == pytest.approx(reference[f"{split}_accuracy"], abs=1e-6)
+        assert ours[f"{split}_loss"] == pytest.approx(reference[f"{split}_loss"], rel=1e-4)

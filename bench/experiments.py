@@ -1,0 +1,120 @@
+"""Run the course's experiments on the sample data and print the numbers the README quotes.
+
+    python bench/experiments.py             # both scripts, about 25 minutes on a 2-core CPU
+    python bench/experiments.py --only txt  # or img
+
+Each experiment is the command shown in the README, run as a separate process in --workdir
+(wandb disabled, so nothing is uploaded), timed end to end; the figures come from the run's
+summary.json and printed lines. Results also go to WORKDIR/experiments.json.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+IMAGE_EXPERIMENTS = [  # (run name, extra flags)
+    ("neural-the-narwhal", []),
+    ("grayscale", ["--grayscale"]),
+    ("new-model", ["--model", "cnn"]),
+    ("adam", ["--optimizer", "adam"]),
+    ("adadelta", ["--optimizer", "adadelta", "--learning_rate", "1.0"]),
+    ("adamw", ["--optimizer", "adamw"]),
+]
+TEXT_EXPERIMENTS = [
+    ("no-max-len", ["--batch_size", "1", "--max_len", "-1", "--length_histogram"]),
+    ("batch-1", ["--batch_size", "1", "--max_len", "1024"]),
+    ("batch-32", ["--batch_size", "32", "--max_len", "1024"]),
+    ("unpadded-batches", ["--batch_size", "32", "--max_len", "-1"]),
+    ("sgd", ["--optimizer", "sgd", "--lr", "5", "--repeats", "5"]),
+    ("adam", ["--optimizer", "adam", "--lr", "0.001", "--repeats", "5"]),
+    ("lstm", ["--model", "lstm", "--repeats", "5"]),
+]
+
+
+def run(script, name, flags, workdir):
+    command = [sys.executable, str(ROOT / script), *flags, "--run_name", name, "--data_dir", str(ROOT / "data"),
+               "--out_dir", str(workdir / "runs")]
+    started = time.time()
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
+                          env={**os.environ, "WANDB_MODE": "disabled"})
+    seconds = time.time() - started
+    summary_path = workdir / "runs" / name / "summary.json"
+    result = {"command": f"python {script} {' '.join(flags)} --run_name {name}".replace("  ", " "),
+              "exit_code": done.returncode, "wall_seconds": round(seconds, 1)}
+    if done.returncode == 0 and summary_path.is_file():
+        result["summary"] = json.loads(summary_path.read_text())
+    else:
+        result["message"] = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+    output = done.stdout.replace("\r", "\n")
+    result["epochs"] = [line for line in output.splitlines() if line.startswith("epoch ")]
+    result["lines"] = [line for line in output.splitlines()
+                       if line.startswith(("Training article lengths", "Loaded")) or "seeds:" in line]
+    return result
+
+
+def fraction(value):
+    return f"{value:.1%}"
+
+
+def print_image_table(results):
+    print("\n| run | command | params | train acc | val acc | test acc | wall time (s) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        s = r["summary"]
+        print(f"| {name} | `{r['command']}` | {s['num_parameters']:,} | {fraction(s['train_accuracy'])} | "
+              f"{fraction(s['val_accuracy'])} | {fraction(s['test_accuracy'])} | {r['wall_seconds']:.0f} |")
+    print("\nPer epoch, baseline (neural-the-narwhal):")
+    for line in results["neural-the-narwhal"]["epochs"]:
+        print(f"    {line}")
+
+
+def print_text_table(results):
+    print("\n| run | command | val acc | test acc | seconds per epoch | wall time (s) |")
+    print("|---|---|---|---|---|---|")
+    for name, r in results.items():
+        if "summary" not in r:
+            print(f"| {name} | `{r['command']}` | exit code {r['exit_code']}: {r['message']} | | | |")
+            continue
+        s = r["summary"]
+        if "val_accuracy_mean" in s:
+            val = f"{fraction(s['val_accuracy_mean'])} ± {fraction(s['val_accuracy_std'])}"
+            test = f"{fraction(s['test_accuracy_mean'])} ± {fraction(s['test_accuracy_std'])}"
+        else:
+            val, test = fraction(s["val_accuracy"]), fraction(s["test_accuracy"])
+        per_epoch = [float(m) for line in r["epochs"] for m in re.findall(r"\(([\d.]+) s\)", line)]
+        epoch = f"{sum(per_epoch) / len(per_epoch):.2f}" if per_epoch else "-"
+        print(f"| {name} | `{r['command']}` | {val} | {test} | {epoch} | {r['wall_seconds']:.0f} |")
+    for r in results.values():
+        for line in r["lines"]:
+            if not line.startswith("Loaded"):
+                print(f"    {line}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=["img", "txt"])
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pytorch-foundations-experiments")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    everything = {}
+    if args.only in (None, "img"):
+        everything["img"] = {name: run("img_classifier.py", name, flags, args.workdir)
+                             for name, flags in IMAGE_EXPERIMENTS}
+        print_image_table(everything["img"])
+    if args.only in (None, "txt"):
+        everything["txt"] = {name: run("txt_classifier.py", name, flags, args.workdir)
+                             for name, flags in TEXT_EXPERIMENTS}
+        print_text_table(everything["txt"])
+    (args.workdir / "experiments.json").write_text(json.dumps(everything, indent=2))
+
+
+if __name__ == "__main__":
+    main()
