@@ -259,9 +259,10 @@ def interrupt_then_resume(script, folder, args, signum, after_line):
 
 def same_final_metrics(folder, first, second):
     a, b = (json.loads((folder / "runs" / name / "summary.json").read_text()) for name in (first, second))
-    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss",
-                "examples_seen"):
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "examples_seen"):
         assert a[key] == b[key], key
+    for key in ("train_loss", "val_loss", "test_loss"):  # MKL may round the last bits differently
+        assert a[key] == pytest.approx(b[key], rel=1e-6), key
 
 
 def test_ctrl_c_saves_and_resume_ends_where_an_uninterrupted_run_does(tmp_path):

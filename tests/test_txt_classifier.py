@@ -199,8 +199,10 @@ def test_same_seed_same_numbers(trained):
                        env={"WANDB_MODE": "disabled"})
     assert again.returncode == 0, again.stderr[-3000:]
     first, second = (json.loads((folder / "runs" / n / "summary.json").read_text()) for n in ("e2e", "e2e-again"))
-    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss"):
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy"):
         assert first[key] == second[key], key
+    for key in ("train_loss", "val_loss", "test_loss"):  # MKL may round the last bits differently
+        assert first[key] == pytest.approx(second[key], rel=1e-6), key
 
 
 def test_predict_from_a_file_and_from_standard_input(trained, tmp_path):
