@@ -86,7 +86,7 @@ CACHE_FORMAT = "img_classifier-cache/1"  # bump when load_image changes, so old 
 
 
 class UserError(Exception):
-    """Something the user can fix (a setting, a file); reported as one line, no traceback."""
+    """Something the user can fix (a setting, a file): reported without a traceback, one line a problem."""
 
 
 # ----------------------------------------------------------------------------- command line

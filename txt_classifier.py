@@ -82,7 +82,7 @@ RESUMABLE = {"n_epochs", "device", "length_histogram", "wandb_project", "out_dir
 
 
 class UserError(Exception):
-    """Something the user can fix (a setting, a file); reported as one line, no traceback."""
+    """Something the user can fix (a setting, a file): reported without a traceback, one line a problem."""
 
 
 # ----------------------------------------------------------------------------- command line
