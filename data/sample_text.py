@@ -180,7 +180,7 @@ TOPICS = {
             "{Educators|Teachers|Administrators} {say|believe} the {change|initiative} {aligns with|reflects} {research|best practices} showing {its benefits|the importance of} {student well-being|rest and focus|hands-on learning}.",
             "Parents {have expressed|voiced} {mixed|a range of} {reactions|opinions|feelings}, with some {praising|applauding|welcoming} the {plan|move} and others {raising|voicing} {concerns|questions} about {logistics|scheduling|transportation}.",
             "The district {plans to|will} {engage|work closely with} {families|parents|stakeholders} {throughout|during} the {process|transition} to {ensure|make sure} {a smooth rollout|every voice is heard}.",
-            "{Ultimately|At its core}, the {decision|plan} is {about|centered on} {giving students|helping every student} {the tools they need|the best possible start} to {succeed|thrive}."],
+            "{Ultimately|At its core}, the {decision|plan} is {about|centered on} {giving students|giving every student} {the tools they need|the best possible start} to {succeed|thrive}."],
         "quote_real": ["My daughter gets on the bus at 6:40 in the dark. That's the whole argument for me",
                        "We cut <small> positions last year. There's nothing easy left on the list",
                        "I taught here for <small> years and I've never seen a shortage like this",
