@@ -1,0 +1,155 @@
+"""The measurements behind the scripts' speed choices, each a few seconds, on this machine.
+
+    python bench/micro.py             # about two minutes on a 2-core CPU
+    python bench/micro.py --compile   # also torch.compile on the CNN (adds a minute)
+
+Prints: start-up import costs; saving the MLP's per-epoch checkpoint; decoding in threads against processes; reduced-size JPEG decoding (time and how much
+it changes the 256-pixel crop); bf16 autocast, channels_last and fused SGD on each model's
+training step; a 7x7 convolution in fp32 and bf16; the LSTM packed against one fused call.
+Course-like pictures are made from the sample ones as in bench/speed.py.
+"""
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import img_classifier as ic  # noqa: E402
+from speed import course_like  # noqa: E402
+
+
+def median_seconds(step, repeats=5):
+    step()  # warm-up
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2]
+
+
+def decode_one(path, fast):
+    return ic.load_image(path, 256, fast_decode=fast)
+
+
+def decoding(folder):
+    paths = []
+    for source in sorted((ROOT / "data" / "parrot").glob("*.jpg"))[:40]:
+        course_like(source, folder / source.name)
+        paths.append(folder / source.name)
+    per_picture = {}
+    for fast in (False, True):
+        with ThreadPoolExecutor(2) as threads:
+            started = time.perf_counter()
+            list(threads.map(lambda p: decode_one(p, fast), paths))
+            per_picture[("threads", fast)] = (time.perf_counter() - started) / len(paths)
+        with ProcessPoolExecutor(2) as processes:
+            list(processes.map(decode_one, paths[:2], [fast] * 2))  # start the workers first
+            started = time.perf_counter()
+            list(processes.map(decode_one, paths, [fast] * len(paths), chunksize=8))
+            per_picture[("processes", fast)] = (time.perf_counter() - started) / len(paths)
+    full = torch.stack([decode_one(p, False) for p in paths]).float()
+    reduced = torch.stack([decode_one(p, True) for p in paths]).float()
+    print(f"decode 1024-px JPEG to 256 crop, 2 threads: {per_picture['threads', False] * 1000:.1f} ms a picture, "
+          f"2 processes: {per_picture['processes', False] * 1000:.1f} ms")
+    print(f"reduced-size decoding (FAST_DECODE), 2 threads: {per_picture['threads', True] * 1000:.1f} ms a picture; "
+          f"mean change {(full - reduced).abs().mean().item():.2f}/255")
+
+
+def training_step(model_name, autocast=False, channels_last=False, fused=None, compile_model=False):
+    torch.manual_seed(0)
+    model = ic.build_model({"model": model_name, "grayscale": False, "img_size": 256}, 3)
+    x, y = torch.randn(8, 3, 256, 256), torch.randint(0, 3, (8,))
+    if channels_last:
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, **({} if fused is None else {"fused": fused}))
+    step_model = torch.compile(model) if compile_model else model
+
+    def step():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = torch.nn.functional.cross_entropy(step_model(x), y, reduction="sum")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return median_seconds(step)
+
+
+def convolution(dtype):
+    conv = torch.nn.Conv2d(128, 128, 7, padding=3).to(dtype)
+    x = torch.randn(8, 128, 64, 64, dtype=dtype, requires_grad=True)
+    return median_seconds(lambda: conv(x).float().sum().backward(), repeats=3)
+
+
+def lstm(packed):
+    torch.manual_seed(0)
+    layer = torch.nn.LSTM(64, 64, batch_first=True)
+    x = torch.randn(32, 1024, 64)
+    lengths = torch.randint(200, 1024, (32,))
+    lengths[0] = 1024
+
+    def step():
+        inputs = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False) \
+            if packed else x
+        outputs = layer(inputs)[0]
+        (outputs.data if packed else outputs).sum().backward()
+
+    return median_seconds(step, repeats=3)
+
+
+def checkpoint_seconds(optimizer_class, folder):
+    """Time to save the MLP's per-epoch resume checkpoint (weights plus optimiser state)."""
+    model = ic.MLP()
+    optimizer = optimizer_class(model.parameters(), lr=1e-3)
+    torch.nn.functional.cross_entropy(model(torch.randn(2, 3, 256, 256)), torch.tensor([0, 1])).backward()
+    optimizer.step()  # so Adam has its state
+    return median_seconds(lambda: ic.atomic_save({"model_state": model.state_dict(),
+                                                  "optimizer_state": optimizer.state_dict()},
+                                                 Path(folder) / "resume.pth"), repeats=3)
+
+
+def import_seconds(modules):
+    """Median wall time of a fresh Python process that imports `modules`."""
+    def start():
+        subprocess.run([sys.executable, "-c", f"import {modules}"], check=True)
+    return median_seconds(start, repeats=3)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile on the CNN")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    plain = import_seconds("torch")
+    print(f"start-up: import torch {plain:.1f} s; torchvision.transforms adds "
+          f"{import_seconds('torch, torchvision.transforms.functional') - plain:.1f} s; torch._dynamo "
+          f"(imported when the first optimiser is made) adds {import_seconds('torch, torch._dynamo') - plain:.1f} s")
+    with tempfile.TemporaryDirectory() as folder:
+        decoding(Path(folder))
+        print(f"mlp resume checkpoint after each epoch: with SGD {checkpoint_seconds(torch.optim.SGD, folder):.1f} s, "
+              f"with Adam {checkpoint_seconds(torch.optim.Adam, folder):.1f} s")
+    for model in ("cnn", "mlp"):
+        print(f"{model} training step, batch 8: fp32 {training_step(model):.3f} s, "
+              f"bf16 autocast {training_step(model, autocast=True):.3f} s")
+    print(f"cnn training step, channels_last: {training_step('cnn', channels_last=True):.3f} s")
+    print(f"mlp training step, SGD fused: {training_step('mlp', fused=True):.3f} s, "
+          f"foreach: {training_step('mlp', fused=False):.3f} s")
+    print(f"7x7 convolution 128->128 at 64x64, batch 8, forward+backward: fp32 {convolution(torch.float32):.3f} s, "
+          f"bf16 {convolution(torch.bfloat16):.3f} s")
+    print(f"LSTM 64->64, 32 articles of up to 1,024 tokens, forward+backward: packed {lstm(True):.3f} s, "
+          f"one fused call {lstm(False):.3f} s")
+    if args.compile:
+        print(f"cnn training step, torch.compile: {training_step('cnn', compile_model=True):.3f} s "
+              f"(after compiling)")
+
+
+if __name__ == "__main__":
+    main()
