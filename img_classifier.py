@@ -15,6 +15,7 @@ model and a summary to OUT_DIR/RUN_NAME/.
 import argparse
 import contextlib
 import difflib
+import functools
 import hashlib
 import importlib
 import io
@@ -28,6 +29,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,7 +38,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
@@ -55,9 +57,10 @@ IMG_SIZE = 256  # pictures are resized and centre-cropped to IMG_SIZE x IMG_SIZE
 RUN_NAME = "neural-the-narwhal"  # wandb run name, and the folder under OUT_DIR
 WANDB_PROJECT = "img-classifier"  # wandb project the run is logged to
 LOG_IMAGES = True  # on the last epoch, log each split's first batch with captions
+AUGMENT = False  # train on a random-resized crop and random flip of each picture (torchvision), new every epoch
 OUT_DIR = "./runs"  # model.pth and summary.json go to OUT_DIR/RUN_NAME/
 DEVICE = "auto"  # "auto" picks cuda, then mps, then cpu; or name one of them
-MIXED_PRECISION = "auto"  # "auto": bf16 (or fp16) on a GPU, off on a CPU; or "off", "bf16", "fp16"
+MIXED_PRECISION = "auto"  # "auto": bf16 (or fp16) on a GPU, bf16 on a CPU where it pays (README); or "off", "bf16", "fp16"
 COMPILE = False  # torch.compile the model: faster steps after a slow first one
 CACHE_DIR = "./.cache"  # decoded pictures are kept here for the next run; "" turns the cache off
 FAST_DECODE = True  # let JPEG decoding skip detail a 256-pixel crop cannot show (about 2x faster)
@@ -82,7 +85,7 @@ RESUME_FORMAT = "img_classifier-resume/1"
 # Settings --resume may change: they do not change the numbers (or say where the run lives).
 RESUMABLE = {"n_epochs", "device", "log_images", "cache_dir", "decode_threads", "memory_budget_gb", "compile",
              "wandb_project", "out_dir", "run_name"}
-CACHE_FORMAT = "img_classifier-cache/1"  # bump when load_image changes, so old caches are not reused
+CACHE_FORMAT = "img_classifier-cache/2"  # bump when load_image changes, so old caches are not reused
 
 
 class UserError(Exception):
@@ -162,26 +165,28 @@ def resolve_image_path(path_in_csv, data_dir):
 
 
 def load_image(path, img_size, fast_decode=FAST_DECODE):
-    """Decode one picture, resize its shorter side to img_size, centre-crop: uint8 (3, S, S)."""
+    """Decode one picture the course's way: upright, RGB, Resize(img_size), CenterCrop(img_size).
+    Returns uint8 (3, S, S); ToTensor's scaling and Normalize happen per batch (`to_model_input`)."""
     with Image.open(path) as img:
         if fast_decode:
             # A JPEG decoder can produce 1/2, 1/4 or 1/8 scale almost for free. Asking for at least
             # twice the target keeps the antialiased resize below doing the real work: on 1024-pixel
             # pictures the result differs from a full decode by about 0.5/255 on average.
             img.draft("RGB", (2 * img_size, 2 * img_size))
-        img = to_rgb(img)
-        # Shorter side to img_size, keeping the aspect ratio (what torchvision's Resize(img_size)
-        # does, with the same rounding), then the centre square (CenterCrop). Pillow's resize
-        # is antialiased. Done without torchvision, whose import costs a second and a half.
-        width, height = img.size
-        if width <= height:
-            width, height = img_size, int(img_size * height / width)
-        else:
-            width, height = int(img_size * width / height), img_size
-        img = img.resize((width, height), Image.Resampling.BILINEAR)
-        left, top = int(round((width - img_size) / 2.0)), int(round((height - img_size) / 2.0))
-        img = img.crop((left, top, left + img_size, top + img_size))
-        return torch.from_numpy(np.array(img)).permute(2, 0, 1).contiguous()
+        # Phones and cameras store a portrait photo sideways with an EXIF tag saying how to turn it.
+        img = to_rgb(ImageOps.exif_transpose(img))
+    return course_preprocessing(img_size)(img)
+
+
+@functools.cache
+def course_preprocessing(img_size):
+    """The course's Resize (shorter side to img_size) and CenterCrop, as a uint8 tensor.
+
+    torchvision is imported here, when a picture has to be decoded, not at the top: a run whose
+    pictures all come from the disk cache never needs it, and importing it takes about 1.8 s."""
+    from torchvision.transforms import v2
+
+    return v2.Compose([v2.Resize(img_size), v2.CenterCrop(img_size), v2.PILToTensor()])
 
 
 def to_rgb(img):
@@ -348,13 +353,13 @@ def decode_all(paths, img_size, fast_decode, cache_dir, threads, csv_file):
     threads (decoding releases the GIL; threads measured as fast as processes here, without
     copying pictures between processes)."""
     cache = DecodedCache(cache_dir, csv_file, img_size, fast_decode) if cache_dir else None
-    keys = [cache_key(path) for path in paths]
-    images, valid = cache.load(keys) if cache else (None, set())
-    if images is None:
-        images = torch.empty((len(paths), 3, img_size, img_size), dtype=torch.uint8)
-    missing = [i for i in range(len(paths)) if i not in valid]
-    problems = {}
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count()) as pool:
+        keys = list(pool.map(content_key, paths)) if cache else []
+        images, valid = cache.load(keys) if cache else (None, set())
+        if images is None:
+            images = torch.empty((len(paths), 3, img_size, img_size), dtype=torch.uint8)
+        missing = [i for i in range(len(paths)) if i not in valid]
+        problems = {}
         decoded = pool.map(lambda i: try_load_image(paths[i], img_size, fast_decode), missing)
         for i, (image, problem) in zip(missing, decoded):
             if problem:
@@ -366,21 +371,23 @@ def decode_all(paths, img_size, fast_decode, cache_dir, threads, csv_file):
     return images, problems
 
 
-def cache_key(path):
-    """A picture's identity for the cache: a changed file (size or time) is decoded again."""
-    if not path.is_file():
+def content_key(path):
+    """A picture's identity for the cache: a digest of its bytes. A file replaced by another is
+    decoded again even when its size and modification time were kept (copies, `rsync -t`,
+    archives). Reading and hashing costs about a tenth of a second for 200 MB of pictures."""
+    try:
+        return hashlib.sha1(path.read_bytes(), usedforsecurity=False).hexdigest()
+    except OSError:
         return None
-    stat = path.stat()
-    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
 
 
 class DecodedCache:
     """One split's decoded pictures on disk, between runs.
 
     The file name carries the split's CSV and the preprocessing settings; inside, each picture
-    is keyed by path, size and modification time and carries a checksum. A picture whose key
-    or checksum does not match is decoded again, and a file that cannot be read is rebuilt:
-    the cache is never trusted blindly.
+    is keyed by a digest of its file's bytes and carries a checksum of its pixels. A picture
+    whose key or checksum does not match is decoded again, and a file that cannot be read is
+    rebuilt: the cache is never trusted blindly.
     """
 
     def __init__(self, cache_dir, csv_file, img_size, fast_decode):
@@ -414,10 +421,9 @@ class DecodedCache:
         return found, valid
 
     def save(self, keys, images):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".tmp")
-        torch.save({"keys": keys, "images": images, "checksums": [_checksum(image) for image in images]}, partial)
-        partial.replace(self.path)  # a run killed while saving leaves the old cache intact
+        # Written whole under a name of its own, then renamed: a run killed while saving leaves
+        # the old cache intact, and two runs saving at once never write into the same file.
+        atomic_save({"keys": keys, "images": images, "checksums": [_checksum(image) for image in images]}, self.path)
 
 
 def _checksum(image):
@@ -434,6 +440,28 @@ def to_model_input(images, grayscale):
     mean = torch.tensor(mean, device=x.device).view(1, -1, 1, 1)
     std = torch.tensor(std, device=x.device).view(1, -1, 1, 1)
     return (x - mean) / std
+
+
+class Augment:
+    """AUGMENT: each training picture as a random-resized crop (RandomResizedCrop) and, half the
+    time, mirrored (RandomHorizontalFlip), both from torchvision, drawn anew for every batch from
+    the decoded store, so pictures are still decoded once per run. Its random numbers come from
+    a stream of its own, seeded by SEED and kept in resume checkpoints (`state`), so a run
+    repeats exactly and carries on exactly after --resume."""
+
+    def __init__(self, img_size, seed):
+        from torchvision.transforms import v2  # imported only when AUGMENT is on
+
+        self.transform = v2.Compose([v2.RandomResizedCrop(img_size, antialias=True), v2.RandomHorizontalFlip()])
+        self.state = torch.Generator().manual_seed(seed).get_state()
+
+    def __call__(self, images):
+        # torchvision draws from torch's global generator: lend it this stream for the batch.
+        with torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(self.state)
+            images = torch.stack([self.transform(image) for image in images])
+            self.state = torch.get_rng_state()
+        return images
 
 
 def denormalize(x):
@@ -485,7 +513,11 @@ class CNN(nn.Module):
         x = self.norm1(self.patchify(x))
         x = self.norm2(self.conv(x))
         x = self.project(self.act(self.expand(x)))
-        return self.linear(self.flatten(self.pool(x)))
+        features = self.flatten(self.pool(x))
+        # Under CPU mixed precision the small head stays in fp32: it costs nothing, and oneDNN's
+        # bf16 matrix multiply kills the process (SIGFPE) on CPUs with AMX at one size (batch 12).
+        with torch.autocast("cpu", enabled=False):
+            return self.linear(features.float())
 
 
 def build_model(cfg, num_classes):
@@ -520,30 +552,77 @@ def pick_device(name):
     return torch.device("cpu")
 
 
-def resolve_precision(setting, device):
-    """MIXED_PRECISION "auto": bf16 autocast on a GPU that has it, fp16 on one that does not, and
-    off on a CPU, where bf16 autocast made both models slower on the 2-core AVX-512 machine this
-    project is developed on (see the README's speed section)."""
+def resolve_precision(setting, device, model_name, cpu=None):
+    """(MIXED_PRECISION to use, why) for this device and model; `cpu` is `cpu_features()`.
+
+    On a GPU, "auto" is bf16 where the GPU has it and fp16 (with loss scaling) where not. On a
+    CPU it depends on the CPU and the model, as measured (README, "Speed"): the CNN's
+    convolutions train 3-4x faster in bf16 on Intel CPUs with AMX and about 2x faster on an AMD
+    EPYC with avx512_bf16, but slower on an Intel CPU whose only bf16 support is avx512_bf16; a
+    CPU without native bf16 emulates it, several times slower. The MLP is one big matrix
+    multiply, slower in bf16 on every CPU measured, and on CPUs with AMX oneDNN's bf16 matrix
+    multiply kills the process (SIGFPE) at its default batch size: it stays in fp32 there.
+    """
+    if device.type != "cpu":
+        if setting != "auto":
+            return setting, "as set"
+        if device.type == "cuda":
+            return ("bf16", "this GPU has bf16") if torch.cuda.is_bf16_supported() else \
+                ("fp16", "this GPU has no bf16; fp16 with loss scaling")
+        return "off", f"not used on {device.type}"
+    cpu = cpu if cpu is not None else cpu_features()
+    native = "AMX" if cpu["amx_bf16"] else "avx512_bf16" if cpu["avx512_bf16"] else None
+    if model_name == "mlp" and setting == "auto":
+        return "off", "the MLP runs slower in bf16 on every CPU measured"
+    if model_name == "mlp" and setting == "bf16" and cpu["amx_bf16"]:
+        return "off", ("MIXED_PRECISION bf16 is not used for the MLP on a CPU with AMX: oneDNN's bf16 matrix "
+                       "multiply crashes (SIGFPE) at its batch sizes there, and bf16 is slower for it anyway")
     if setting != "auto":
-        return setting
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "off"
+        return setting, "as set"
+    if native is None:
+        return "off", "this CPU has no native bf16"
+    if native == "AMX" or cpu["vendor"] == "AMD":
+        return "bf16", f"this CPU has native bf16 ({native}), and the CNN trains faster with it"
+    return "off", "this CPU's avx512_bf16 made the CNN slower, not faster, on the Intel CPUs measured"
+
+
+def cpu_features():
+    """What this CPU reports about bf16: {"vendor": "Intel"/"AMD"/..., "avx512_bf16": bool, "amx_bf16": bool}.
+
+    Read from torch.cpu.get_capabilities() where this torch has it, else from /proc/cpuinfo."""
+    flags, vendor = set(), ""
+    with contextlib.suppress(OSError):
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        flags = set(re.search(r"^flags\s*:(.*)$", cpuinfo, re.M).group(1).split()) if "flags" in cpuinfo else set()
+        vendor = (re.findall(r"^vendor_id\s*:\s*(\S+)", cpuinfo, re.M) or [""])[0]
+    with contextlib.suppress(AttributeError, RuntimeError):
+        capabilities = torch.cpu.get_capabilities()
+        flags |= {name for name, value in capabilities.items() if value is True}
+        vendor = vendor or str(capabilities.get("cpu_name", ""))
+    vendor = "AMD" if "AMD" in vendor.upper() else "Intel" if "INTEL" in vendor.upper() else vendor
+    return {"vendor": vendor, "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags}
 
 
 class Runtime:
-    """Where and how the arithmetic runs: device, mixed precision, memory layout, grayscale."""
+    """Where and how the arithmetic runs: device, mixed precision, memory layout, grayscale, augmentation."""
 
     def __init__(self, cfg):
         self.device = pick_device(cfg["device"])
-        self.precision = resolve_precision(cfg["mixed_precision"], self.device)
+        self.precision, self.precision_reason = resolve_precision(cfg["mixed_precision"], self.device, cfg["model"])
         self.grayscale = cfg["grayscale"]
-        # channels_last lets cuDNN use tensor cores for the CNN; on a CPU it measured slower.
-        self.channels_last = cfg["model"] == "cnn" and self.device.type == "cuda"
+        # channels_last lets cuDNN use tensor cores for the CNN, and AMX run its bf16 convolutions
+        # 1.5x faster again; in fp32 on a CPU it measured slower.
+        self.channels_last = cfg["model"] == "cnn" and (
+            self.device.type == "cuda" or (self.precision == "bf16" and self.device.type == "cpu"
+                                           and cpu_features()["amx_bf16"]))
+        self.augment = Augment(cfg["img_size"], cfg["seed"]) if cfg["augment"] else None
 
-    def inputs(self, images, labels):
-        """A batch from the loader as the model wants it, on the device."""
-        X = to_model_input(images.to(self.device, non_blocking=True), self.grayscale)
+    def inputs(self, images, labels, train=False):
+        """A batch from the loader as the model wants it, on the device (augmented, if training with AUGMENT)."""
+        images = images.to(self.device, non_blocking=True)
+        if train and self.augment:
+            images = self.augment(images)
+        X = to_model_input(images, self.grayscale)
         if self.channels_last:
             X = X.contiguous(memory_format=torch.channels_last)
         return X, labels.to(self.device, non_blocking=True)
@@ -576,7 +655,7 @@ def train_one_epoch(dataloader, model, loss_fn, optimizer, runtime, scaler, exam
                     mininterval=0.5 if sys.stderr.isatty() else 15)
     started, pending, first_seen, batch = time.time(), [], examples_seen, 0
     for batch, (images, labels) in enumerate(progress, start=1):
-        X, y = runtime.inputs(images, labels)
+        X, y = runtime.inputs(images, labels, train=True)
         with runtime.autocast():
             loss = loss_fn(model(X), y)
         optimizer.zero_grad(set_to_none=True)
@@ -688,10 +767,20 @@ def caption(class_names, predicted, true):
 
 
 def captioned_images(inputs, predictions, labels, class_names):
+    """Model inputs as pictures for wandb, captioned `<predicted> / <true>`."""
     import wandb
 
-    return [wandb.Image(denormalize(x).permute(1, 2, 0).squeeze(-1).numpy(), caption=caption(class_names, p, t))
+    return [wandb.Image(viewable(x), caption=caption(class_names, p, t))
             for x, p, t in zip(inputs, predictions.tolist(), labels.tolist())]
+
+
+def viewable(x):
+    """A normalised model input (C, S, S) as an 8-bit picture (RGB, or L for grayscale).
+
+    Handed to wandb as a PIL image: wandb 0.31 casts float arrays to uint8 without scaling
+    them, which turns [0, 1] values into black pictures."""
+    pixels = denormalize(x).mul(255).round().to(torch.uint8)
+    return Image.fromarray(pixels.permute(1, 2, 0).squeeze(-1).cpu().numpy())
 
 
 def per_class_accuracy(predictions, targets, class_names):
@@ -834,6 +923,7 @@ def train(cfg, resume_point=None, stop=None):
     stop = stop or StopRequests()
     seed_everything(cfg["seed"])
     runtime = Runtime(cfg)
+    print(f"mixed precision: {runtime.precision}, {runtime.precision_reason}")
     # Making the first optimiser imports torch._dynamo, about two seconds of work; start that
     # now, in the background, so it overlaps with loading the pictures and starting wandb.
     threading.Thread(target=importlib.import_module, args=("torch._dynamo",), daemon=True).start()
@@ -841,7 +931,9 @@ def train(cfg, resume_point=None, stop=None):
     train_loader, eval_loaders = make_loaders(cfg, splits, runtime.device)
     progress = resume_point["progress"] if resume_point else {
         "epoch": 0, "batches_done": 0, "examples_seen": 0, "order": None, "seconds": 0.0, "wandb_id": None,
-        "shuffle_state": torch.Generator().manual_seed(cfg["seed"]).get_state()}
+        "shuffle_state": torch.Generator().manual_seed(cfg["seed"]).get_state(), "augment_state": None}
+    if runtime.augment and progress.get("augment_state") is not None:
+        runtime.augment.state = progress["augment_state"]
 
     with ThreadPoolExecutor(max_workers=1) as background:
         wandb_run = background.submit(start_wandb, cfg, progress["wandb_id"])  # mostly waiting on wandb
@@ -858,7 +950,7 @@ def train(cfg, resume_point=None, stop=None):
     progress["wandb_id"] = run.id
     num_parameters = count_parameters(model)
     run.summary["num_parameters"] = num_parameters
-    print(f"Using {runtime.device} (mixed precision: {runtime.precision}); {cfg['model']} with "
+    print(f"Using {runtime.device}; {cfg['model']} with "
           f"{num_parameters:,} parameters; classes: {', '.join(class_names)}")
     if resume_point:
         print(f"Resuming after epoch {progress['epoch']}, batch {progress['batches_done']} "
@@ -891,7 +983,8 @@ def train(cfg, resume_point=None, stop=None):
         except Diverged as error:
             run.finish(exit_code=1)
             raise Stopped(divergence_message(error, cfg, runtime, epoch, resume_path), code=1) from None
-        progress.update(batches_done=progress["batches_done"] + batches, seconds=time.time() - started)
+        progress.update(batches_done=progress["batches_done"] + batches, seconds=time.time() - started,
+                        augment_state=runtime.augment.state if runtime.augment else None)
         if stop.signal is not None:
             stop_and_save(training, run, stop.signal, f"epoch {epoch}, batch {progress['batches_done']}")
         metrics, media, test_predictions = evaluate_splits(
@@ -1013,9 +1106,10 @@ def load_resume_point(cfg, explicit):
 
 
 def atomic_save(obj, path):
-    """torch.save to a temporary file, then rename: a crash mid-write never spoils what was there."""
+    """torch.save to a temporary file, then rename: a crash mid-write never spoils what was there,
+    and the temporary name is unique, so two processes saving the same file never mix their bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
+    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         torch.save(obj, partial)
         partial.replace(path)
@@ -1064,10 +1158,10 @@ def predict(cfg, image_paths):
     model, checkpoint = load_checkpoint(Path(cfg["out_dir"]) / cfg["run_name"] / "model.pth")
     settings, class_names = checkpoint["settings"], checkpoint["class_names"]
     for path in image_paths:
-        if not Path(path).is_file():
-            raise UserError(f"{path} not found: pass the path of a picture to --predict.")
+        image, problem = try_load_image(Path(path), settings["img_size"], settings["fast_decode"])
+        if problem:
+            raise UserError(f"{path} {problem}: pass the path of a picture (JPEG, PNG, WebP, ...) to --predict.")
         with torch.inference_mode():
-            image = load_image(path, settings["img_size"], settings["fast_decode"])
             x = to_model_input(image[None], settings["grayscale"])
             probabilities = model(x).softmax(dim=1)[0]
         best = probabilities.argmax().item()

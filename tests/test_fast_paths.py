@@ -5,12 +5,12 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-import torchvision.transforms.functional as TF
 from PIL import Image
 
 import img_classifier as ic
@@ -29,11 +29,17 @@ def some_pictures(folder, count=6):
     return folder / "img_train.csv", [folder / r["image"].rsplit("/", 1)[1] for r in rows]
 
 
-def test_our_resize_and_crop_match_torchvision_exactly():
-    for path in sorted((DATA / "narwhal").glob("*.jpg"))[:12]:
+def test_the_plain_path_is_the_course_preprocessing():
+    """Without FAST_DECODE, decode + per-batch normalisation is the course starter's
+    Compose([Resize(256), CenterCrop(256), ToTensor(), Normalize(ImageNet)]) on every picture."""
+    import torchvision.transforms as T
+
+    course = T.Compose([T.Resize(64), T.CenterCrop(64), T.ToTensor(), T.Normalize(ic.IMAGENET_MEAN, ic.IMAGENET_STD)])
+    paths = sorted((DATA / "narwhal").glob("*.jpg"))[:12] + sorted((DATA / "parrot").glob("*.jpg"))[:12]
+    ours = ic.to_model_input(torch.stack([ic.load_image(path, 64, fast_decode=False) for path in paths]), False)
+    for path, x in zip(paths, ours):
         with Image.open(path) as img:
-            expected = TF.pil_to_tensor(TF.center_crop(TF.resize(img.convert("RGB"), 64, antialias=True), 64))
-        assert torch.equal(ic.load_image(path, 64, fast_decode=False), expected), path
+            torch.testing.assert_close(x, course(img.convert("RGB")), atol=1e-6, rtol=0, msg=str(path))
 
 
 def test_reduced_size_decoding_stays_under_two_levels_in_255(tmp_path):
@@ -79,6 +85,32 @@ def test_store_is_decoded_once_and_cached_between_runs(tmp_path, monkeypatch, ca
     fifth = ic.CsvImageDataset(csv_file, 32, cache_dir=cache)
     assert len(decoded) == 8 + 6 and torch.equal(fifth.images, third.images)
     assert "ignoring unreadable cache file" in capsys.readouterr().out
+
+
+def test_a_picture_replaced_by_one_of_the_same_size_and_time_is_decoded_again(tmp_path):
+    """Copies, `rsync -t` and archives keep modification times: the cache goes by content."""
+    csv_file, pictures = some_pictures(tmp_path, count=3)
+    cache = tmp_path / "cache"
+    before = ic.CsvImageDataset(csv_file, 32, cache_dir=cache).images
+    smaller, larger = sorted(pictures[:2], key=lambda path: path.stat().st_size)
+    stat = larger.stat()
+    # A JPEG decoder stops at the end-of-image marker, so padding makes the sizes equal.
+    larger.write_bytes(smaller.read_bytes().ljust(stat.st_size, b"\0"))
+    os.utime(larger, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (larger.stat().st_size, larger.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    after = ic.CsvImageDataset(csv_file, 32, cache_dir=cache).images
+    row = pictures.index(larger)
+    assert not torch.equal(before[row], ic.load_image(smaller, 32))
+    assert torch.equal(after[row], ic.load_image(smaller, 32))
+
+
+def test_two_processes_saving_the_same_file_never_collide(tmp_path):
+    """Each save goes to a temporary file of its own, then is renamed over the target."""
+    path = tmp_path / "cache.pt"
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: ic.atomic_save({"value": torch.full((50_000,), i)}, path), range(16)))
+    value = torch.load(path, weights_only=True)["value"]
+    assert (value == value[0]).all() and list(tmp_path.iterdir()) == [path]
 
 
 def test_the_cache_is_keyed_by_preprocessing_settings(tmp_path):

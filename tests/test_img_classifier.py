@@ -1,14 +1,17 @@
 """img_classifier.py: models, data, settings, and whole runs as a user starts them."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 import img_classifier as ic
-from conftest import run_script, write_csv_rows
+from conftest import ROOT, read_csv_rows, run_script, write_csv_rows
 from wandb_records import offline_runs, run_named
 
 
@@ -46,6 +49,56 @@ def test_grayscale_gives_one_channel_and_the_models_adapt():
     assert ic.build_model(dict(cfg, model="cnn"), num_classes=3)(x).shape == (2, 3)
 
 
+def test_cnn_survives_cpu_bf16_at_the_batch_size_that_crashes_onednn():
+    """oneDNN's bf16 matrix multiply dies with SIGFPE on CPUs with AMX when batch x inputs is
+    1,572,864: the CNN's head (131,072 inputs) at batch 12, on one thread. The head runs in
+    fp32, so it cannot (a CPU without AMX passes either way). In a subprocess: a SIGFPE kills it."""
+    code = f"""
+import sys, torch
+sys.path.insert(0, {str(ROOT)!r})
+import img_classifier as ic
+torch.set_num_threads(1)
+model = ic.CNN()
+with torch.autocast("cpu", dtype=torch.bfloat16):
+    model(torch.zeros(12, 3, 256, 256)).sum().backward()
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
+
+
+AMX = {"vendor": "Intel", "avx512_bf16": True, "amx_bf16": True}
+INTEL_AVX512_BF16 = {"vendor": "Intel", "avx512_bf16": True, "amx_bf16": False}
+AMD_AVX512_BF16 = {"vendor": "AMD", "avx512_bf16": True, "amx_bf16": False}
+NO_BF16 = {"vendor": "Intel", "avx512_bf16": False, "amx_bf16": False}
+
+
+@pytest.mark.parametrize("setting, model, cpu, expected", [
+    ("auto", "cnn", AMX, "bf16"),  # measured 3-4x faster
+    ("auto", "cnn", AMD_AVX512_BF16, "bf16"),  # measured about 2x faster
+    ("auto", "cnn", INTEL_AVX512_BF16, "off"),  # measured slower
+    ("auto", "cnn", NO_BF16, "off"),  # emulated bf16: several times slower
+    ("auto", "cnn", {"vendor": "", "avx512_bf16": False, "amx_bf16": False}, "off"),  # an unknown CPU
+    ("auto", "mlp", AMX, "off"),  # slower for the MLP everywhere measured
+    ("auto", "mlp", AMD_AVX512_BF16, "off"),
+    ("bf16", "mlp", AMX, "off"),  # would crash: refused with a reason
+    ("bf16", "mlp", INTEL_AVX512_BF16, "bf16"),  # slower, but it is what was asked for
+    ("bf16", "cnn", NO_BF16, "bf16"),
+    ("off", "cnn", AMX, "off"),
+])
+def test_mixed_precision_on_a_cpu_follows_what_the_cpu_reports(setting, model, cpu, expected):
+    precision, why = ic.resolve_precision(setting, torch.device("cpu"), model, cpu)
+    assert precision == expected and why
+
+
+def test_cpu_features_reads_this_machine():
+    features = ic.cpu_features()
+    assert set(features) == {"vendor", "avx512_bf16", "amx_bf16"}
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    if cpuinfo:
+        assert features["amx_bf16"] == (" amx_bf16" in cpuinfo)
+        assert features["avx512_bf16"] == (" avx512_bf16" in cpuinfo)
+
+
 # ----------------------------------------------------------------------------- data
 
 
@@ -80,8 +133,48 @@ def test_image_paths_resolve_from_another_directory(tmp_path, monkeypatch):
     assert ic.resolve_image_path("./data/parrot/parrot-1.jpg", renamed) == renamed / "parrot" / "parrot-1.jpg"
 
 
+def sideways_photo(folder):
+    """A portrait photo as a phone stores it: pixels turned on their side, and an EXIF tag
+    (orientation 6) saying to turn them back. Also the same photo upright, saved losslessly."""
+    with Image.open(ROOT / "data" / "parrot" / "parrot-1.jpg") as source:
+        portrait = source.convert("RGB").resize((210, 300))  # under 2x256, so no reduced-size decoding
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to view
+    portrait.transpose(Image.Transpose.ROTATE_90).save(folder / "sideways.jpg", exif=exif, quality=90)
+    with Image.open(folder / "sideways.jpg") as stored:  # the pixels the camera wrote, turned upright
+        stored.transpose(Image.Transpose.ROTATE_270).save(folder / "upright.png")
+    return folder / "sideways.jpg", folder / "upright.png"
+
+
+def test_exif_orientation_is_applied_when_decoding(tmp_path):
+    sideways, upright = sideways_photo(tmp_path)
+    assert torch.equal(ic.load_image(sideways, 256), ic.load_image(upright, 256))
+    with Image.open(sideways) as img:
+        assert img.size == (300, 210)  # stored landscape: without the tag, the crop would be another picture
+    write_csv_rows(tmp_path / "img_train.csv", [{"image": str(p), "prompt": "p", "label": "parrot", "label_idx": 0}
+                                                 for p in (sideways, upright)])
+    dataset = ic.CsvImageDataset(tmp_path / "img_train.csv", 64, cache_dir=tmp_path / "cache")
+    assert torch.equal(dataset.images[0], dataset.images[1])
+
+
 def test_caption_says_predicted_then_true():
     assert ic.caption(["parrot", "narwhal", "axolotl"], 1, 2) == "narwhal / axolotl"
+
+
+def test_augment_crops_and_flips_training_batches_only_and_repeats_with_its_seed():
+    images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
+    labels = torch.zeros(6, dtype=torch.long)
+    cfg = {"device": "cpu", "mixed_precision": "off", "model": "mlp", "grayscale": False, "img_size": 32,
+           "augment": True, "seed": 3}
+    first, second = ic.Runtime(cfg), ic.Runtime(cfg)
+    torch.manual_seed(0)
+    global_state = torch.get_rng_state()
+    augmented = first.inputs(images, labels, train=True)[0]
+    assert torch.equal(torch.get_rng_state(), global_state)  # its own stream: the run's other draws are unchanged
+    assert augmented.shape == (6, 3, 32, 32) and not torch.equal(augmented, ic.to_model_input(images, False))
+    assert torch.equal(second.inputs(images, labels, train=True)[0], augmented)  # same seed, same crops
+    assert not torch.equal(first.inputs(images, labels, train=True)[0], augmented)  # new crops every batch
+    assert torch.equal(first.inputs(images, labels)[0], ic.to_model_input(images, False))  # evaluation: untouched
 
 
 @pytest.mark.parametrize("grayscale", [False, True])
@@ -215,6 +308,55 @@ def test_predict_prints_class_and_probabilities(trained):
         assert line.startswith(f"{picture}: ")
         shares = [float(part.split()[-1].rstrip("%")) for part in line.split("(")[1].rstrip(")").split(", ")]
         assert len(shares) == 3 and sum(shares) == pytest.approx(100, abs=0.2)
+
+
+def logged_pictures(folder, run_name, split):
+    """The pictures an offline run wrote for predictions/<split>, in the order they were logged."""
+    run = run_named(folder, run_name)
+    row = next(row for row in run["history"] if f"predictions/{split}/filenames" in row)
+    return [np.asarray(Image.open(run["dir"] / "files" / name)) for name in row[f"predictions/{split}/filenames"]]
+
+
+def test_logged_pictures_are_the_inputs_made_viewable(trained):
+    """wandb 0.31 casts float arrays to uint8 without scaling (black pictures): what it wrote
+    must be the decoded pictures themselves."""
+    folder, _ = trained
+    for split in ("train", "val", "test"):
+        store = ic.CsvImageDataset(folder / "data" / f"img_{split}.csv").images
+        pictures = logged_pictures(folder, "e2e", split)
+        assert len(pictures) == min(len(store), 64)
+        for picture, stored in zip(pictures, store):
+            assert np.array_equal(picture, stored.permute(1, 2, 0).numpy())
+
+
+def test_logged_grayscale_pictures_are_the_one_channel_inputs(small_images, tmp_path):
+    result = run_script("img_classifier.py", "--n_epochs", 1, "--grayscale", "--img_size", 32, "--cache_dir", "",
+                        "--run_name", "gray", "--data_dir", small_images / "data", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    store = ic.CsvImageDataset(small_images / "data" / "img_test.csv", 32).images.float()
+    luma = (store * torch.tensor(ic.GRAY_WEIGHTS).view(1, 3, 1, 1)).sum(1)
+    pictures = logged_pictures(tmp_path, "gray", "test")
+    assert len(pictures) == 9 and all(p.shape == (32, 32) for p in pictures)  # one channel: mode L
+    for picture, expected in zip(pictures, luma):
+        assert np.abs(picture.astype(float) - expected.numpy()).max() <= 0.5 + 1e-4
+
+
+def test_predict_turns_a_sideways_photo_upright(trained, tmp_path):
+    folder, _ = trained
+    sideways, upright = sideways_photo(tmp_path)
+    result = run_script("img_classifier.py", "--run_name", "e2e", "--predict", sideways, upright, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.strip().splitlines()
+    assert first.removeprefix(f"{sideways}: ") == second.removeprefix(f"{upright}: ")
+
+
+def test_predict_on_a_file_that_is_not_a_picture(trained, tmp_path):
+    folder, _ = trained
+    (tmp_path / "notapicture.jpg").write_text("hello")
+    result = run_script("img_classifier.py", "--run_name", "e2e", "--predict", tmp_path / "notapicture.jpg", cwd=folder)
+    assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and "notapicture.jpg cannot be decoded" in message
 
 
 def test_predict_without_a_trained_model_says_what_to_do(tmp_path):

@@ -38,8 +38,9 @@ def _items(items):
 
 
 def read_run(run_dir):
-    """{"name": ..., "history": [row dicts], "config": {...}, "summary": {...}, "metrics": {name: step_metric}}."""
-    run = {"name": None, "history": [], "config": {}, "summary": {}, "metrics": {}}
+    """{"name": ..., "history": [row dicts], "config": {...}, "summary": {...}, "metrics": {name: step_metric},
+    "dir": the run folder (its media files are under dir/files)}."""
+    run = {"name": None, "history": [], "config": {}, "summary": {}, "metrics": {}, "dir": Path(run_dir)}
     for record in records(next(Path(run_dir).glob("run-*.wandb"))):
         kind = record.WhichOneof("record_type")
         if kind == "history":
