@@ -1,7 +1,8 @@
 """Run the course's experiments on the sample data and print the numbers the README quotes.
 
-    python bench/experiments.py             # both scripts, about 25 minutes on a 2-core CPU
-    python bench/experiments.py --only txt  # or img
+    python bench/experiments.py                 # both scripts' course experiments
+    python bench/experiments.py --only txt      # or img
+    python bench/experiments.py --only img-seeds   # the CNN in fp32 / auto precision / with AUGMENT, 3 seeds each
 
 Each experiment is the command shown in the README, run as a separate process in --workdir
 (wandb disabled, so nothing is uploaded), timed end to end; the figures come from the run's
@@ -27,6 +28,12 @@ IMAGE_EXPERIMENTS = [  # (run name, extra flags)
     ("adam", ["--optimizer", "adam"]),
     ("adadelta", ["--optimizer", "adadelta", "--learning_rate", "1.0"]),
     ("adamw", ["--optimizer", "adamw"]),
+]
+# Compared over several seeds (--seeds): mixed precision's effect on accuracy, and AUGMENT's.
+SEEDED_IMAGE_EXPERIMENTS = [
+    ("cnn-fp32", ["--model", "cnn", "--mixed_precision", "off"]),
+    ("cnn", ["--model", "cnn"]),
+    ("cnn-augment", ["--model", "cnn", "--augment"]),
 ]
 TEXT_EXPERIMENTS = [
     ("no-max-len", ["--batch_size", "1", "--max_len", "-1", "--length_histogram"]),
@@ -98,9 +105,32 @@ def print_text_table(results):
                 print(f"    {line}")
 
 
+def mean_std(values):
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return mean, std
+
+
+def print_seeded_table(results):
+    print("\n| run | command | seeds | train acc | val acc | test acc | wall time (s, mean) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, runs in results.items():
+        cells = []
+        for split in ("train", "val", "test"):
+            mean, std = mean_std([r["summary"][f"{split}_accuracy"] for r in runs])
+            cells.append(f"{mean:.1%} ± {std:.1%}")
+        seeds = ", ".join(str(r["summary"]["settings"]["seed"]) for r in runs)
+        precision = runs[0]["summary"].get("mixed_precision", "?")
+        command = runs[0]["command"].rsplit(" --seed", 1)[0]
+        print(f"| {name} ({precision}) | `{command}` | {seeds} | {' | '.join(cells)} | "
+              f"{mean_std([r['wall_seconds'] for r in runs])[0]:.0f} |")
+        print(f"    per seed, test: {', '.join(fraction(r['summary']['test_accuracy']) for r in runs)}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["img", "txt"])
+    parser.add_argument("--only", choices=["img", "txt", "img-seeds"])
+    parser.add_argument("--seeds", type=int, default=3, help="seeds for --only img-seeds (default 3)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pytorch-foundations-experiments")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -109,6 +139,12 @@ def main():
         everything["img"] = {name: run("img_classifier.py", name, flags, args.workdir)
                              for name, flags in IMAGE_EXPERIMENTS}
         print_image_table(everything["img"])
+    if args.only == "img-seeds":
+        everything["img-seeds"] = {
+            name: [run("img_classifier.py", f"{name}-seed{seed}", [*flags, "--seed", str(seed)], args.workdir)
+                   for seed in range(args.seeds)]
+            for name, flags in SEEDED_IMAGE_EXPERIMENTS}
+        print_seeded_table(everything["img-seeds"])
     if args.only in (None, "txt"):
         everything["txt"] = {name: run("txt_classifier.py", name, flags, args.workdir)
                              for name, flags in TEXT_EXPERIMENTS}

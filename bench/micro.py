@@ -1,15 +1,23 @@
 """The measurements behind the scripts' speed choices, each a few seconds, on this machine.
 
-    python bench/micro.py             # about two minutes on a 2-core CPU
+    python bench/micro.py             # about four minutes on a 2-core CPU
     python bench/micro.py --compile   # also torch.compile on the CNN (adds a minute)
 
-Prints: start-up import costs; saving the MLP's per-epoch checkpoint; decoding in threads against processes; reduced-size JPEG decoding (time and how much
-it changes the 256-pixel crop); bf16 autocast, channels_last and fused SGD on each model's
-training step; a 7x7 convolution in fp32 and bf16; the LSTM packed against one fused call.
-Course-like pictures are made from the sample ones as in bench/speed.py.
+Prints: start-up import costs; saving the MLP's per-epoch checkpoint; decoding in threads
+against processes; reduced-size JPEG decoding (time and how much it changes the 256-pixel
+crop); hashing picture files for the cache; what this CPU reports about bf16 and what
+MIXED_PRECISION "auto" picks; each model's training step and evaluation in fp32 and bf16
+(with channels_last for the CNN), both with every instruction set oneDNN may use here and
+with oneDNN capped below AMX and below native bf16 (ONEDNN_MAX_CPU_ISA), each in its own
+process, since a bf16 matrix multiply can kill it (SIGFPE); fused SGD; a 7x7 convolution in
+fp32 and bf16; the LSTM packed against one fused call. Course-like pictures are made from the
+sample ones as in bench/speed.py.
 """
 
 import argparse
+import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,6 +54,7 @@ def decoding(folder):
         course_like(source, folder / source.name)
         paths.append(folder / source.name)
     per_picture = {}
+    decode_one(paths[0], False)  # imports torchvision's transforms (timed at start-up), which decoding needs
     for fast in (False, True):
         with ThreadPoolExecutor(2) as threads:
             started = time.perf_counter()
@@ -62,12 +71,19 @@ def decoding(folder):
           f"2 processes: {per_picture['processes', False] * 1000:.1f} ms")
     print(f"reduced-size decoding (FAST_DECODE), 2 threads: {per_picture['threads', True] * 1000:.1f} ms a picture; "
           f"mean change {(full - reduced).abs().mean().item():.2f}/255")
+    with ThreadPoolExecutor(2) as threads:
+        started = time.perf_counter()
+        list(threads.map(ic.content_key, paths))
+        per_key = (time.perf_counter() - started) / len(paths)
+    size = sum(path.stat().st_size for path in paths) / len(paths)
+    print(f"cache key (SHA-1 of the file's bytes), 2 threads: {per_key * 1000:.2f} ms a picture of {size / 1000:.0f} KB, "
+          f"{per_key * 748:.2f} s for the course's 748 pictures")
 
 
-def training_step(model_name, autocast=False, channels_last=False, fused=None, compile_model=False):
+def training_step(model_name, autocast=False, channels_last=False, fused=None, compile_model=False, batch=8):
     torch.manual_seed(0)
     model = ic.build_model({"model": model_name, "grayscale": False, "img_size": 256}, 3)
-    x, y = torch.randn(8, 3, 256, 256), torch.randint(0, 3, (8,))
+    x, y = torch.randn(batch, 3, 256, 256), torch.randint(0, 3, (batch,))
     if channels_last:
         model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, **({} if fused is None else {"fused": fused}))
@@ -81,6 +97,57 @@ def training_step(model_name, autocast=False, channels_last=False, fused=None, c
         optimizer.step()
 
     return median_seconds(step)
+
+
+def evaluation(model_name, autocast=False, channels_last=False):
+    """One evaluation batch of 64 pictures, as the scripts measure accuracy."""
+    torch.manual_seed(0)
+    model = ic.build_model({"model": model_name, "grayscale": False, "img_size": 256}, 3).eval()
+    x = torch.randn(64, 3, 256, 256)
+    if channels_last:
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+
+    def step():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            model(x)
+
+    return median_seconds(step, repeats=3)
+
+
+def one_measurement(spec):
+    """Run by precision_table in a child process: print {"train": s, "eval": s} for one case."""
+    model, precision, layout = spec.split(",")
+    bf16, channels_last = precision == "bf16", layout == "channels_last"
+    print(json.dumps({"train": training_step(model, bf16, channels_last),
+                      "eval": evaluation(model, bf16, channels_last)}))
+
+
+def precision_table():
+    """Each model's step in fp32 and bf16, with all of this CPU's instruction sets and with oneDNN
+    capped below AMX (AVX512_CORE_BF16: the avx512_bf16 instructions only) and below native
+    bf16 (AVX512_CORE). Each case runs in its own process: bf16 can crash it with SIGFPE."""
+    features = ic.cpu_features()
+    print(f"this CPU: {features['vendor'] or 'unknown vendor'}, avx512_bf16 {features['avx512_bf16']}, "
+          f"AMX bf16 {features['amx_bf16']}; MIXED_PRECISION auto picks: " + ", ".join(
+              f"{model} {' - '.join(ic.resolve_precision('auto', torch.device('cpu'), model))}" for model in ("cnn", "mlp")))
+    cases = [("cnn", "fp32", "plain"), ("cnn", "bf16", "plain"), ("cnn", "fp32", "channels_last"),
+             ("cnn", "bf16", "channels_last"), ("mlp", "fp32", "plain"), ("mlp", "bf16", "plain")]
+    print("| oneDNN instruction sets | model | precision | layout | training step, batch 8 (s) | evaluation, batch 64 (s) |")
+    print("|---|---|---|---|---|---|")
+    for isa in ("all (as the scripts run)", "AVX512_CORE_BF16", "AVX512_CORE"):
+        env = dict(os.environ)
+        if not isa.startswith("all"):
+            env["ONEDNN_MAX_CPU_ISA"] = isa
+        for case in cases:
+            done = subprocess.run([sys.executable, __file__, "--one", ",".join(case)], env=env, capture_output=True,
+                                  text=True)
+            if done.returncode == 0:
+                times = json.loads(done.stdout.strip().splitlines()[-1])
+                train, evaluate = f"{times['train']:.3f}", f"{times['eval']:.3f}"
+            else:
+                name = signal.Signals(-done.returncode).name if done.returncode < 0 else f"exit {done.returncode}"
+                train = evaluate = f"crashed ({name})"
+            print(f"| {isa} | {' | '.join(case)} | {train} | {evaluate} |", flush=True)
 
 
 def convolution(dtype):
@@ -126,20 +193,20 @@ def import_seconds(modules):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--compile", action="store_true", help="also time torch.compile on the CNN")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # one case of precision_table, in a child process
     args = parser.parse_args()
+    if args.one:
+        return one_measurement(args.one)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     plain = import_seconds("torch")
-    print(f"start-up: import torch {plain:.1f} s; torchvision.transforms adds "
-          f"{import_seconds('torch, torchvision.transforms.functional') - plain:.1f} s; torch._dynamo "
+    print(f"start-up: import torch {plain:.1f} s; torchvision.transforms.v2 (imported only to decode) adds "
+          f"{import_seconds('torch, torchvision.transforms.v2') - plain:.1f} s; torch._dynamo "
           f"(imported when the first optimiser is made) adds {import_seconds('torch, torch._dynamo') - plain:.1f} s")
     with tempfile.TemporaryDirectory() as folder:
         decoding(Path(folder))
         print(f"mlp resume checkpoint after each epoch: with SGD {checkpoint_seconds(torch.optim.SGD, folder):.1f} s, "
               f"with Adam {checkpoint_seconds(torch.optim.Adam, folder):.1f} s")
-    for model in ("cnn", "mlp"):
-        print(f"{model} training step, batch 8: fp32 {training_step(model):.3f} s, "
-              f"bf16 autocast {training_step(model, autocast=True):.3f} s")
-    print(f"cnn training step, channels_last: {training_step('cnn', channels_last=True):.3f} s")
+    precision_table()
     print(f"mlp training step, SGD fused: {training_step('mlp', fused=True):.3f} s, "
           f"foreach: {training_step('mlp', fused=False):.3f} s")
     print(f"7x7 convolution 128->128 at 64x64, batch 8, forward+backward: fp32 {convolution(torch.float32):.3f} s, "
