@@ -16,6 +16,7 @@ OUT_DIR/RUN_NAME/.
 
 import argparse
 import collections
+import contextlib
 import difflib
 import importlib
 import io
@@ -38,7 +39,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torch.utils.data._utils.collate import default_collate
 from tqdm import tqdm
@@ -57,6 +57,7 @@ NUM_LAYERS = 1  # stacked LSTM layers
 BIDIRECTIONAL = False  # also read each article backwards (LSTM)
 MAX_LEN = 1024  # tokens kept per article, padded up to this; -1 keeps all and pads nothing
 MIN_FREQ = 1  # a word needs this many training occurrences to get its own embedding
+UNK_DROPOUT = 0.0  # share of training tokens replaced by <unk> each batch, so <unk> learns what an unknown word means
 BUCKET_BY_LENGTH = True  # batch articles of similar length together, so the LSTM skips most padding
 LENGTH_HISTOGRAM = False  # save and log a histogram of training article lengths
 REPEATS = 1  # train with seeds SEED .. SEED+REPEATS-1 and report mean and spread
@@ -75,8 +76,8 @@ POSITIVE = ["LEARNING_RATE", "BATCH_SIZE", "EVAL_BATCH_SIZE", "N_EPOCHS", "EMBED
 CSV_COLUMNS = ["article", "label", "label_idx"]
 PAD, UNK = "<pad>", "<unk>"
 PAD_IDX, UNK_IDX = 0, 1
-CHECKPOINT_FORMAT = "txt_classifier/1"
-RESUME_FORMAT = "txt_classifier-resume/1"
+CHECKPOINT_FORMAT = "txt_classifier/2"  # 2: the bidirectional LSTM reads backwards with a module of its own
+RESUME_FORMAT = "txt_classifier-resume/2"
 # Settings --resume may change: they do not change the numbers (or say where the run lives).
 RESUMABLE = {"n_epochs", "device", "length_histogram", "wandb_project", "out_dir", "run_name"}
 
@@ -139,6 +140,9 @@ def check_settings(cfg):
     if cfg["max_len"] == 0 or cfg["max_len"] < -1:
         raise UserError(f"MAX_LEN must be a positive number of tokens, or -1 for no truncation and "
                         f"no padding; got {cfg['max_len']}: try --max_len 1024.")
+    if not 0 <= cfg["unk_dropout"] < 1:
+        raise UserError(f"UNK_DROPOUT is a share of tokens, from 0 up to (not including) 1; got {cfg['unk_dropout']}: "
+                        f"try --unk_dropout 0.05.")
 
 
 # ----------------------------------------------------------------------------- data
@@ -339,6 +343,24 @@ def check_batches_stack(dataset, batch_size):
         collate_batch([dataset[i] for i in list(by_length.values())[:batch_size]])
 
 
+class UnkDropout:
+    """UNK_DROPOUT: in every training batch, this share of the real tokens becomes <unk>.
+
+    Every word of the training split has its own embedding (with MIN_FREQ = 1), so without
+    this the <unk> embedding never trains, while about a tenth of a real test article is words
+    the training split lacked, all mapped to <unk>. Its random numbers come from a stream of its
+    own, seeded by SEED and kept in resume checkpoints (`state`), so runs repeat and resume exactly.
+    """
+
+    def __init__(self, share, seed, unk_idx=UNK_IDX, pad_idx=PAD_IDX):
+        self.share, self.unk_idx, self.pad_idx = share, unk_idx, pad_idx
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __call__(self, token_ids):
+        drop = (torch.rand(token_ids.shape, generator=self.generator) < self.share) & (token_ids != self.pad_idx)
+        return token_ids.masked_fill(drop, self.unk_idx)
+
+
 class LengthBuckets(Sampler):
     """Batches of articles of similar length: less padding, so less work for the LSTM.
 
@@ -384,9 +406,11 @@ class LSTMClassifier(nn.Module):
 
     Padding cannot change a prediction: it comes after an article's last word, so reading
     forwards, the outputs at the real words never see it, and the mask keeps padded steps out
-    of the max. Reading backwards (BIDIRECTIONAL) the padding would come first, so then the
-    batch is packed and each article's backward pass starts at its own last word. (Unpacked,
-    the LSTM runs as one fused kernel that trains about 20x faster on a CPU; hence the two ways.)
+    of the max. Reading backwards (BIDIRECTIONAL), a second LSTM reads each article reversed
+    within its own length, so it too meets the real words before any padding; its outputs are
+    put back in reading order and joined to the forward ones. (The two directions are separate
+    stacks, as in ELMo; one nn.LSTM(bidirectional=True) would read the padding first backwards
+    unless the batch were packed, and packed sequences train about 20x slower on a CPU.)
     """
 
     def __init__(self, vocab_size, embed_dim, hidden_dim, num_classes, pad_idx=0, num_layers=1,
@@ -394,8 +418,9 @@ class LSTMClassifier(nn.Module):
         super().__init__()
         self.pad_idx = pad_idx
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
-        self.lstm = nn.LSTM(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True,
-                            bidirectional=bidirectional)
+        self.lstm = nn.LSTM(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True)
+        self.lstm_backward = (nn.LSTM(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True)
+                              if bidirectional else None)
         features = hidden_dim * (2 if bidirectional else 1)
         self.head = nn.Sequential(nn.Linear(features, features), nn.ReLU(), nn.Linear(features, num_classes))
 
@@ -403,14 +428,22 @@ class LSTMClassifier(nn.Module):
         lengths = (token_ids != self.pad_idx).sum(dim=1).clamp(min=1)
         steps = int(lengths.max())
         embedded = self.embedding(token_ids[:, :steps])  # columns of nothing but padding: dropped
-        if self.lstm.bidirectional:
-            packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            outputs = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=steps)[0]
-        else:
-            outputs = self.lstm(embedded)[0]
+        outputs = self.lstm(embedded)[0]
+        if self.lstm_backward is not None:
+            backwards = reverse_within_length(embedded, lengths)
+            outputs = torch.cat([outputs, reverse_within_length(self.lstm_backward(backwards)[0], lengths)], dim=2)
         is_real = torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
         outputs = outputs.masked_fill(~is_real[..., None], float("-inf"))
         return self.head(outputs.max(dim=1).values)
+
+
+def reverse_within_length(x, lengths):
+    """Each sequence of a batch (B, T, F) reversed within its own length; padding stays where it
+    is. Its own inverse: applied twice, it gives back x."""
+    steps = torch.arange(x.shape[1], device=x.device)[None, :]
+    mirrored = lengths[:, None] - 1 - steps
+    order = torch.where(mirrored >= 0, mirrored, steps)
+    return x.gather(1, order[..., None].expand(-1, -1, x.shape[2]))
 
 
 def build_model(cfg, vocab_size, num_classes, pad_idx):
@@ -451,8 +484,10 @@ class Diverged(Exception):
         self.value, self.examples_seen = value, examples_seen
 
 
-def train_one_epoch(dataloader, model, loss_fn, optimizer, device, examples_seen, log, should_stop=lambda: False):
+def train_one_epoch(dataloader, model, loss_fn, optimizer, device, examples_seen, log, should_stop=lambda: False,
+                    unk_dropout=None):
     """One pass over `dataloader`, or until should_stop(); returns (examples_seen, batches done).
+    With `unk_dropout` (UnkDropout), some tokens of each batch are replaced by <unk> first.
 
     Batch losses stay on the device and are read back in groups (a GPU is not stopped after
     every batch just to print a number), passed to log(losses, examples_seen_after_each) and
@@ -464,6 +499,8 @@ def train_one_epoch(dataloader, model, loss_fn, optimizer, device, examples_seen
                     mininterval=0.5 if sys.stderr.isatty() else 15)
     pending, batch = [], 0
     for batch, (token_ids, labels) in enumerate(progress, start=1):
+        if unk_dropout:
+            token_ids = unk_dropout(token_ids)
         token_ids, labels = token_ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         loss = loss_fn(model(token_ids), labels)
         optimizer.zero_grad(set_to_none=True)
@@ -633,6 +670,10 @@ def load_checkpoint(path):
     except Exception as error:
         raise UserError(f"{path} is not a checkpoint this script can read ({type(error).__name__}): "
                         f"train again to recreate it.") from None
+    if isinstance(checkpoint, dict) and str(checkpoint.get("format", "")).startswith("txt_classifier/") \
+            and checkpoint["format"] != CHECKPOINT_FORMAT:
+        raise UserError(f"{path} was written by another version of txt_classifier.py ({checkpoint['format']}, this "
+                        f"one reads {CHECKPOINT_FORMAT}): train the model again with this version.")
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise UserError(f"{path} was not written by txt_classifier.py: point --run_name/--out_dir at one that was.")
     vocab = Vocab({})
@@ -752,7 +793,10 @@ def train(cfg, corpus, run_dir, run_name, group=None, resume_point=None, invocat
     train_loader, eval_loaders = make_loaders(cfg, splits)
     progress = resume_point["progress"] if resume_point else {
         "epoch": 0, "batches_done": 0, "examples_seen": 0, "batches": None, "seconds": 0.0, "wandb_id": None,
-        "shuffle_state": torch.Generator().manual_seed(cfg["seed"]).get_state()}
+        "shuffle_state": torch.Generator().manual_seed(cfg["seed"]).get_state(), "unk_state": None}
+    unk_dropout = UnkDropout(cfg["unk_dropout"], cfg["seed"]) if cfg["unk_dropout"] else None
+    if unk_dropout and progress.get("unk_state") is not None:
+        unk_dropout.generator.set_state(progress["unk_state"])
 
     with ThreadPoolExecutor(max_workers=1) as background:
         wandb_run = background.submit(start_wandb, cfg, run_name, group, "train", progress["wandb_id"])
@@ -792,11 +836,13 @@ def train(cfg, corpus, run_dir, run_name, group=None, resume_point=None, invocat
         try:
             progress["examples_seen"], batches = train_one_epoch(
                 train_loader(progress["batches"][progress["batches_done"]:]), model, loss_fn, optimizer, device,
-                progress["examples_seen"], log_batches, should_stop=lambda: stop.signal is not None)
+                progress["examples_seen"], log_batches, should_stop=lambda: stop.signal is not None,
+                unk_dropout=unk_dropout)
         except Diverged as error:
             run.finish(exit_code=1)
             raise Stopped(divergence_message(error, cfg, epoch, resume_path), code=1) from None
-        progress.update(batches_done=progress["batches_done"] + batches, seconds=time.time() - started)
+        progress.update(batches_done=progress["batches_done"] + batches, seconds=time.time() - started,
+                        unk_state=unk_dropout.generator.get_state() if unk_dropout else None)
         if stop.signal is not None:
             stop_and_save(training, run, stop.signal, f"epoch {epoch}, batch {progress['batches_done']}")
         metrics = {"epoch": epoch}
@@ -1029,20 +1075,39 @@ def predict(cfg, files):
     """Print whether each file reads as real or fake, with the model's probability."""
     model, vocab, checkpoint = load_checkpoint(Path(cfg["out_dir"]) / cfg["run_name"] / "model.pth")
     settings, class_names = checkpoint["settings"], checkpoint["class_names"]
-    transform = Compose([TextTransform(SimpleTokenizer(), vocab), TruncateToMaxLen(settings["max_len"])])
+    tokenizer = SimpleTokenizer()
     for name in files:
-        if name == "-":
-            text = sys.stdin.read()
-        elif not Path(name).is_file():
+        label = "standard input" if name == "-" else name
+        if name != "-" and not Path(name).is_file():
             raise UserError(f"{name} not found: pass a text file (or - for standard input) to --predict.")
-        else:
-            text = Path(name).read_text(encoding="utf-8", errors="replace")
-        ids = transform(text) or [vocab.unk_idx]
+        tokens = read_tokens(sys.stdin if name == "-" else Path(name), tokenizer, settings["max_len"])
+        if not tokens:
+            raise UserError(f"{label} has no text to classify: pass a file (or standard input) holding an article.")
+        ids = vocab(tokens)
         with torch.inference_mode():
             probabilities = model(torch.tensor([ids])).softmax(dim=1)[0]
         best = probabilities.argmax().item()
-        label = "standard input" if name == "-" else name
-        print(f"{label}: {class_names[best]} (probability {probabilities[best]:.1%})")
+        known = sum(i != vocab.unk_idx for i in ids)
+        caveat = "" if known else "; no word of it is in the model's vocabulary, so this is only the prior"
+        print(f"{label}: {class_names[best]} (probability {probabilities[best]:.1%}{caveat})")
+
+
+def read_tokens(source, tokenizer, max_len, chunk=1 << 16):
+    """The first MAX_LEN tokens of a file or stream (all of them with MAX_LEN = -1), reading and
+    tokenising only as much as that takes: a huge file is not read whole."""
+    with contextlib.ExitStack() as stack:
+        stream = source if hasattr(source, "read") else stack.enter_context(
+            open(source, encoding="utf-8", errors="replace"))
+        text, tokens = "", []
+        while True:
+            piece = stream.read(chunk)
+            text += piece
+            # A token cut by the end of this piece may go on in the next: hold back the last one.
+            tokens = tokenizer(text)
+            enough = max_len != -1 and len(tokens) > max_len
+            if enough or not piece:
+                return tokens[:max_len] if max_len != -1 else tokens
+            chunk *= 2
 
 
 def main(argv=None):

@@ -1,5 +1,6 @@
 """txt_classifier.py: tokeniser, vocabulary, padding, models, settings, and whole runs."""
 
+import io
 import json
 
 import pandas as pd
@@ -95,9 +96,52 @@ def test_padding_never_changes_a_prediction(model):
 def test_lstm_settings_are_honoured():
     model = tc.build_model({"model": "lstm", "embed_dim": 8, "hidden_dim": 6, "num_layers": 3,
                             "bidirectional": True}, vocab_size=30, num_classes=2, pad_idx=0)
-    assert model.lstm.num_layers == 3 and model.lstm.bidirectional
-    assert model.embedding.padding_idx == 0
-    assert model(torch.randint(1, 30, (4, 10))).shape == (4, 2)
+    for stack in (model.lstm, model.lstm_backward):  # a forward and a backward stack of 3 layers each
+        assert (stack.input_size, stack.hidden_size, stack.num_layers) == (8, 6, 3)
+    assert model.head[0].in_features == 12 and model.embedding.padding_idx == 0
+    one_way = tc.build_model({"model": "lstm", "embed_dim": 8, "hidden_dim": 6, "num_layers": 3,
+                              "bidirectional": False}, vocab_size=30, num_classes=2, pad_idx=0)
+    assert one_way.lstm_backward is None and one_way.head[0].in_features == 6
+
+
+def test_bidirectional_lstm_computes_what_a_packed_bidirectional_one_does():
+    """Reading each article reversed within its length, then putting the outputs back, is what
+    PyTorch's bidirectional LSTM does on a packed batch (same weights)."""
+    torch.manual_seed(0)
+    model = tc.LSTMClassifier(40, 8, 6, 2, bidirectional=True).eval()
+    reference = torch.nn.LSTM(8, 6, batch_first=True, bidirectional=True)
+    with torch.no_grad():
+        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+            getattr(reference, name).copy_(getattr(model.lstm, name))
+            getattr(reference, name + "_reverse").copy_(getattr(model.lstm_backward, name))
+        token_ids = torch.randint(2, 40, (5, 30))
+        for row, length in enumerate((30, 4, 17, 1, 22)):
+            token_ids[row, length:] = 0
+        lengths = (token_ids != 0).sum(1)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(model.embedding(token_ids), lengths, batch_first=True,
+                                                         enforce_sorted=False)
+        outputs, _ = torch.nn.utils.rnn.pad_packed_sequence(reference(packed)[0], batch_first=True,
+                                                            padding_value=float("-inf"))
+        torch.testing.assert_close(model(token_ids), model.head(outputs.max(dim=1).values), atol=1e-6, rtol=0)
+
+
+def test_reverse_within_length_keeps_padding_in_place_and_undoes_itself():
+    x = torch.arange(12.0).view(2, 6, 1)
+    reversed_x = tc.reverse_within_length(x, torch.tensor([4, 6]))
+    assert reversed_x[:, :, 0].tolist() == [[3, 2, 1, 0, 4, 5], [11, 10, 9, 8, 7, 6]]
+    assert torch.equal(tc.reverse_within_length(reversed_x, torch.tensor([4, 6])), x)
+
+
+def test_unk_dropout_replaces_real_tokens_only_and_repeats_with_its_seed():
+    token_ids = torch.randint(2, 50, (64, 40))
+    token_ids[:, 30:] = tc.PAD_IDX
+    first, second = tc.UnkDropout(0.1, seed=3), tc.UnkDropout(0.1, seed=3)
+    dropped = first(token_ids)
+    assert torch.equal(dropped, second(token_ids))  # same seed, same tokens
+    changed = dropped != token_ids
+    assert (dropped[changed] == tc.UNK_IDX).all() and not changed[:, 30:].any()  # padding untouched
+    assert 0.07 < changed[:, :30].float().mean() < 0.13
+    assert not torch.equal(first(token_ids), dropped)  # a new draw every batch
 
 
 # ----------------------------------------------------------------------------- settings
@@ -216,6 +260,46 @@ def test_predict_from_a_file_and_from_standard_input(trained, tmp_path):
     verdict = from_file.stdout.strip().split(": ", 1)[1]
     assert verdict.split()[0] in ("real", "fake") and "probability" in verdict
     assert from_stdin.stdout.strip() == f"standard input: {verdict}"
+
+
+@pytest.mark.parametrize("given", ["empty file", "empty stdin", "blank file"])
+def test_predict_on_nothing_to_read_says_so_in_one_line(trained, tmp_path, given):
+    folder, _ = trained
+    (tmp_path / "empty.txt").write_text("" if given != "blank file" else " \n\t \n", encoding="utf-8")
+    source = "-" if given == "empty stdin" else tmp_path / "empty.txt"
+    result = run_script("txt_classifier.py", "--run_name", "e2e", "--predict", source, cwd=folder, input="",
+                        stdin=None)
+    assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1 and "has no text to classify" in result.stderr
+
+
+def test_predict_on_words_the_model_never_saw_says_it_is_only_the_prior(trained, tmp_path):
+    folder, _ = trained
+    (tmp_path / "unknown.txt").write_text("Zorbleflax quintopharm wibblesnatch glorptastic", encoding="utf-8")
+    result = run_script("txt_classifier.py", "--run_name", "e2e", "--predict", tmp_path / "unknown.txt", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "no word of it is in the model's vocabulary, so this is only the prior" in result.stdout
+
+
+def test_reading_for_predict_stops_once_max_len_tokens_are_in():
+    text = "The council voted 5-2 on Tuesday. \"We can't wait,\" said Ann (a resident): yes; no! " * 40
+    tokenize = tc.SimpleTokenizer()
+    for max_len in (1, 7, 50, 300, -1):
+        for chunk in (3, 7, 64):  # tokens cut at chunk boundaries are held back, not split
+            assert tc.read_tokens(io.StringIO(text), tokenize, max_len, chunk=chunk) == (
+                tokenize(text) if max_len == -1 else tokenize(text)[:max_len])
+
+    class Endless(io.TextIOBase):
+        """A 'file' with no end, counting what is read from it."""
+        read_so_far = 0
+
+        def read(self, size=-1):
+            self.read_so_far += size
+            return "word " * (size // 5)
+
+    stream = Endless()
+    assert len(tc.read_tokens(stream, tokenize, 1024)) == 1024
+    assert stream.read_so_far < 200_000
 
 
 def test_repeats_report_mean_and_spread(small_texts):
