@@ -1,13 +1,15 @@
 """Benchmark: the two scripts' default runs against the course starter's way of doing the same.
 
     python bench/speed.py                    # everything, about half an hour on a 2-core CPU
-    python bench/speed.py --only mlp,bow     # some of: mlp, cnn, bow, lstm
+    python bench/speed.py --only mlp,bow     # some of: mlp, cnn, bow, lstm, bilstm
+    python bench/speed.py --only lstm,bilstm # the bidirectional LSTM's cost against one direction
     python bench/speed.py --epochs 1         # quicker, fewer epochs everywhere
 
 Images: the sample pictures are re-encoded as course-like JPEGs (shorter side 1024 pixels,
 with fine grain so that they decode as slowly as generated pictures do) in --workdir, then
 img_classifier.py (cold disk cache, then warm) and bench/naive_img.py train the same model on
-them. Text: txt_classifier.py against bench/naive_txt.py on the sample articles. Each run is
+them. Text: txt_classifier.py against bench/naive_txt.py on the sample articles ("bilstm": the
+bidirectional LSTM, compared with the one-direction LSTM run of the same script). Each run is
 a separate process with wandb disabled; the script reports wall time end to end and per
 epoch, time to the first training batch, peak memory, test accuracy, and the images per
 second of preprocessing (decode, resize, crop). It writes a Markdown table to stdout and
@@ -135,6 +137,13 @@ def image_runs(model, workdir, epochs, cache):
 
 
 def text_runs(model, workdir, epochs):
+    if model == "bilstm":  # no course-starter reference: compared with the one-direction LSTM instead
+        result = run([sys.executable, str(ROOT / "txt_classifier.py"), "--model", "lstm", "--bidirectional",
+                      "--n_epochs", epochs, "--data_dir", DATA, "--out_dir", workdir / "runs", "--run_name",
+                      "bilstm-fast"], workdir)
+        result.update(test_accuracy=test_accuracy(result, workdir / "runs" / "bilstm-fast" / "summary.json"),
+                      epochs=epoch_seconds(result))
+        return {"fast": result}
     common = ["--model", model, "--n_epochs", epochs, "--data_dir", DATA]
     results = {"fast": run([sys.executable, str(ROOT / "txt_classifier.py"), *common, "--out_dir", workdir / "runs",
                             "--run_name", f"{model}-fast"], workdir),
@@ -150,12 +159,17 @@ def report(all_results):
           "| peak memory (MB) | test accuracy |")
     print("|---|---|---|---|---|---|---|---|---|")
     for run_name, results in all_results.items():
-        reference = results["course starter way"]["seconds"]
+        if "course starter way" in results:
+            reference, against = results["course starter way"]["seconds"], "x"
+        else:  # the bidirectional LSTM: its cost relative to the one-direction LSTM's fast run
+            reference, against = all_results.get("text lstm", {}).get("fast", {}).get("seconds"), "x of the LSTM's time"
         for way, r in results.items():
             epoch = f"{np.median(r['epochs']):.1f}" if r.get("epochs") else "-"
             first = f"{r['first_batch']:.1f}" if r.get("first_batch") else "-"
             rate = f"{r['images_per_second']:.0f}" if r.get("images_per_second") else "-"
-            print(f"| {run_name} | {way} | {r['seconds']:.0f} | {reference / r['seconds']:.2f}x | {epoch} | {first} "
+            ratio = (f"{reference / r['seconds']:.2f}x" if against == "x" else
+                     f"{r['seconds'] / reference:.2f}{against}" if reference else "-")
+            print(f"| {run_name} | {way} | {r['seconds']:.0f} | {ratio} | {epoch} | {first} "
                   f"| {rate} | {r['peak_mb']:.0f} | {r['test_accuracy']:.1%} |")
 
 
