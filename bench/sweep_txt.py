@@ -6,7 +6,8 @@
 
 Starting from a base configuration, it first sweeps optimiser and learning rate, takes the best
 as the new base, then varies one setting at a time around it (epochs, embedding size, batch
-size, and how <unk> gets trained: MIN_FREQ, UNK_DROPOUT, both). Every configuration is trained
+size, and how <unk> gets trained: MIN_FREQ, UNK_DROPOUT, both), and last tries the best value of
+each setting together ("combined"). Every configuration is trained
 with seeds 0 .. SEEDS-1 through the script's own --repeats; the table shows validation accuracy
 (mean ± standard deviation). Test accuracy is never read: defaults are chosen on validation.
 Runs in this process with wandb disabled; results also go to WORKDIR/sweep.json.
@@ -71,12 +72,18 @@ def sweep(model, seeds, workdir, rows):
             results[(optimizer, lr)] = run("optimiser", {"optimizer": optimizer, "learning_rate": lr}, BASE)
     optimizer, lr = max(results, key=results.get)
     base = dict(BASE, optimizer=optimizer, learning_rate=lr)
+    best = {}  # per setting: (accuracy, changes), the base's own value included
     for setting, values in NEIGHBOURS.items():
+        best[setting] = (results[(optimizer, lr)], {})
         for value in values:
             changes = dict(zip(("min_freq", "unk_dropout"), value)) if setting == "unk" else {setting: value}
             if all(base.get(k) == v for k, v in changes.items()):
                 continue  # the base itself was measured in the first stage
-            run(setting, changes, base)
+            best[setting] = max(best[setting], (run(setting, changes, base), changes), key=lambda pair: pair[0])
+    # Finally the best value of every setting together: one-at-a-time gains need not add up.
+    combined = {k: v for _, changes in best.values() for k, v in changes.items()}
+    if combined:
+        run("combined", combined, base)
 
 
 def main():
