@@ -1309,12 +1309,33 @@ def start_wandb(cfg, name, group=None, job_type="train", resume_id=None, charts=
             print(f"warning: wandb could not start in {attempt} mode ({reason}).")
     if run is None:
         print("warning: training without wandb; model.pth and summary.json are written as usual.")
-        run = wandb.init(mode="disabled")
+        try:
+            run = wandb.init(mode="disabled")
+        except Exception:  # not even that (a setting in the environment it rejects, say)
+            run = WithoutWandb()
     if run.settings.mode == "offline":
         print(f"wandb: logging offline. Upload later with: wandb sync {Path(run.dir).parent}")
     if charts:
         charts(run)
     return run
+
+
+class WithoutWandb:
+    """Stands in for a wandb run when wandb cannot start at all: training carries on, unlogged."""
+
+    id, settings = None, argparse.Namespace(mode="disabled")
+
+    def __init__(self):
+        self.summary = {}
+
+    def log(self, *args, **kwargs):
+        pass
+
+    def define_metric(self, *args, **kwargs):
+        pass
+
+    def finish(self, *args, **kwargs):
+        pass
 
 
 def has_wandb_credentials(wandb):
