@@ -113,12 +113,20 @@ def test_two_processes_saving_the_same_file_never_collide(tmp_path):
     assert (value == value[0]).all() and list(tmp_path.iterdir()) == [path]
 
 
-def test_the_cache_is_keyed_by_preprocessing_settings(tmp_path):
-    csv_file, _ = some_pictures(tmp_path, count=2)
-    ic.CsvImageDataset(csv_file, 32, cache_dir=tmp_path / "cache")
-    ic.CsvImageDataset(csv_file, 48, cache_dir=tmp_path / "cache")
-    ic.CsvImageDataset(csv_file, 32, fast_decode=False, cache_dir=tmp_path / "cache")
-    assert len(list((tmp_path / "cache").glob("*.pt"))) == 3
+def test_the_cache_is_keyed_by_preprocessing_settings(tmp_path, monkeypatch):
+    """Each preprocessing gets its own entry, holding that preprocessing's pictures; the next
+    run with any of them decodes nothing."""
+    csv_file, pictures = some_pictures(tmp_path, count=2)
+    settings = [(32, True), (48, True), (32, False)]
+    for size, fast in settings:
+        ic.CsvImageDataset(csv_file, size, fast_decode=fast, cache_dir=tmp_path / "cache")
+    decoded = []
+    real_load_image = ic.load_image
+    monkeypatch.setattr(ic, "load_image", lambda path, *a: decoded.append(path) or real_load_image(path, *a))
+    for size, fast in settings:
+        cached = ic.CsvImageDataset(csv_file, size, fast_decode=fast, cache_dir=tmp_path / "cache").images
+        assert torch.equal(cached, torch.stack([real_load_image(p, size, fast) for p in pictures]))
+    assert decoded == []
 
 
 def test_streaming_gives_the_same_items_as_the_store(tmp_path):

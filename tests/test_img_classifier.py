@@ -1,6 +1,7 @@
 """img_classifier.py: models, data, settings, and whole runs as a user starts them."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,15 +39,19 @@ def test_cnn_follows_the_course_graph_stage_by_stage():
     assert ic.count_parameters(model) == 3_365_507
 
 
-def test_grayscale_gives_one_channel_and_the_models_adapt():
-    images = torch.randint(0, 256, (2, 3, 256, 256), dtype=torch.uint8)
+def test_grayscale_is_the_luma_of_the_picture_and_the_models_adapt():
+    images = torch.tensor([[[[255]], [[0]], [[0]]], [[[0]], [[255]], [[0]]], [[[255]], [[255]], [[255]]]],
+                          dtype=torch.uint8)  # a red, a green and a white pixel
     x = ic.to_model_input(images, grayscale=True)
-    assert x.shape == (2, 1, 256, 256)
-    cfg = {"model": "mlp", "grayscale": True, "img_size": 256}
-    mlp = ic.build_model(cfg, num_classes=3)
-    assert mlp.linear_relu_stack[0].in_features == 256 * 256
-    assert mlp(x).shape == (2, 3)
-    assert ic.build_model(dict(cfg, model="cnn"), num_classes=3)(x).shape == (2, 3)
+    assert x.shape == (3, 1, 1, 1)
+    # Luma 0.299 R + 0.587 G + 0.114 B, normalised by the luma of ImageNet's mean (0.458971) and spread (0.225609).
+    torch.testing.assert_close(x.flatten(), torch.tensor([(0.299 - 0.458971) / 0.225609,
+                                                          (0.587 - 0.458971) / 0.225609,
+                                                          (1.0 - 0.458971) / 0.225609]), atol=1e-5, rtol=0)
+    cfg = {"model": "mlp", "grayscale": True, "img_size": 32}
+    assert ic.count_parameters(ic.build_model(cfg, num_classes=3)) == 32 * 32 * 512 + 512 + 512 * 512 + 512 + 512 * 3 + 3
+    cnn = ic.build_model(dict(cfg, model="cnn"), num_classes=3)
+    assert cnn.patchify.in_channels == 1 and cnn(torch.zeros(2, 1, 32, 32)).shape == (2, 3)
 
 
 def test_cnn_survives_cpu_bf16_at_the_batch_size_that_crashes_onednn():
@@ -178,13 +183,17 @@ def test_augment_crops_and_flips_training_batches_only_and_repeats_with_its_seed
 
 
 @pytest.mark.parametrize("grayscale", [False, True])
-def test_denormalize_undoes_the_normalisation(grayscale):
-    images = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
-    restored = ic.denormalize(ic.to_model_input(images, grayscale))
-    expected = images.float() / 255
-    if grayscale:
-        expected = (expected * torch.tensor(ic.GRAY_WEIGHTS).view(1, 3, 1, 1)).sum(1, keepdim=True)
-    torch.testing.assert_close(restored, expected, atol=1e-5, rtol=0)
+def test_normalisation_is_the_course_constants_and_denormalize_undoes_it(grayscale):
+    black_white = torch.tensor([0, 255], dtype=torch.uint8).view(2, 1, 1, 1).expand(2, 3, 1, 1)
+    x = ic.to_model_input(black_white, grayscale)
+    if grayscale:  # luma of ImageNet's mean and spread: 0.458971 and 0.225609
+        expected = torch.tensor([[-0.458971 / 0.225609], [(1 - 0.458971) / 0.225609]])
+    else:
+        expected = torch.tensor([[-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225],
+                                 [(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225]])
+    torch.testing.assert_close(x.flatten(1), expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(ic.denormalize(x).flatten(1), torch.tensor([[0.0], [1.0]]).expand_as(expected),
+                               atol=1e-6, rtol=0)
 
 
 # ----------------------------------------------------------------------------- settings
@@ -207,7 +216,7 @@ def test_defaults_are_the_course_baseline():
                                 "run_name")} == {"model": "mlp", "optimizer": "sgd", "learning_rate": 1e-3,
                                                  "batch_size": 8, "n_epochs": 5, "grayscale": False,
                                                  "run_name": "neural-the-narwhal"}
-    assert set(cfg) == {name.lower() for name in ic.settings_comments()}
+    assert set(cfg) == {name.lower() for name, _ in ic.settings_block()}
 
 
 def test_help_lists_each_setting_with_its_comment_and_default(capsys):
@@ -244,15 +253,15 @@ def trained(small_images):
     return small_images, result
 
 
-def test_run_writes_a_summary_with_the_promised_keys(trained):
+def test_run_summary_is_what_was_logged_and_printed(trained):
     folder, result = trained
     summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
-    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss",
-                "num_parameters", "epochs", "seconds"):
-        assert key in summary
-    assert all(0 <= summary[f"{s}_accuracy"] <= 1 for s in ("train", "val", "test"))
-    assert summary["num_parameters"] == 100_928_003 and summary["epochs"] == 1
-    assert "100,928,003 parameters" in result.stdout and "test accuracy per class" in result.stdout
+    last_epoch = [row for row in run_named(folder, "e2e")["history"] if "epoch" in row][-1]
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss"):
+        assert summary[key] == pytest.approx(last_epoch[key], abs=1e-12), key
+    assert summary["num_parameters"] == 100_928_003 and summary["epochs"] == 1 and summary["examples_seen"] == 24
+    assert re.search(rf"\n  test +{re.escape(format(summary['test_accuracy'], '.1%'))} ", result.stdout)
+    assert "100,928,003 parameters" in result.stdout
 
 
 def test_checkpoint_reloads_with_weights_only_and_reproduces_test_accuracy(trained):
@@ -285,6 +294,24 @@ def test_offline_wandb_run_holds_batch_and_epoch_metrics_and_captioned_images(tr
     assert any(key.startswith("test_confusion_matrix") for row in run["history"] for key in row)
 
 
+def test_one_epoch_of_the_cnn_with_adam_end_to_end(small_images, tmp_path):
+    """The course's second model with another optimiser: trains, and the saved model scores what
+    the run reported."""
+    result = run_script("img_classifier.py", "--n_epochs", 1, "--model", "cnn", "--optimizer", "adam",
+                        "--img_size", 64, "--no-log_images", "--cache_dir", "", "--run_name", "cnn-adam",
+                        "--data_dir", small_images / "data", cwd=tmp_path, env={"WANDB_MODE": "disabled"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((tmp_path / "runs" / "cnn-adam" / "summary.json").read_text())
+    assert summary["settings"]["optimizer"] == "adam" and summary["num_parameters"] == ic.count_parameters(
+        ic.CNN(img_size=64))
+    model, _ = ic.load_checkpoint(tmp_path / "runs" / "cnn-adam" / "model.pth")
+    test = ic.CsvImageDataset(small_images / "data" / "img_test.csv", 64)
+    runtime = ic.Runtime(summary["settings"])  # the run's own precision and layout
+    with torch.inference_mode(), runtime.autocast():
+        predictions = runtime.place(model)(runtime.inputs(test.images, test.labels)[0]).argmax(1)
+    assert (predictions == test.labels).float().mean().item() == pytest.approx(summary["test_accuracy"], abs=1e-9)
+
+
 def test_same_seed_same_numbers(trained):
     folder, _ = trained
     again = run_script("img_classifier.py", "--n_epochs", 1, "--run_name", "e2e-again", cwd=folder,
@@ -297,17 +324,25 @@ def test_same_seed_same_numbers(trained):
         assert first[key] == pytest.approx(second[key], rel=1e-6), key
 
 
-def test_predict_prints_class_and_probabilities(trained):
+def predicted_shares(line):
+    """{class: percentage} from a --predict line `path: class (parrot 12.3%, narwhal ...)`."""
+    return {part.rsplit(" ", 1)[0]: float(part.rsplit(" ", 1)[1].rstrip("%"))
+            for part in line.split("(", 1)[1].rstrip(")").split(", ")}
+
+
+def test_predict_prints_what_the_model_computes_for_the_picture(trained):
     folder, _ = trained
     pictures = sorted(Path(folder, "data", "parrot").glob("*.jpg"))[:2]
     result = run_script("img_classifier.py", "--run_name", "e2e", "--predict", *pictures, cwd=folder)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == 2
-    for line, picture in zip(lines, pictures):
-        assert line.startswith(f"{picture}: ")
-        shares = [float(part.split()[-1].rstrip("%")) for part in line.split("(")[1].rstrip(")").split(", ")]
-        assert len(shares) == 3 and sum(shares) == pytest.approx(100, abs=0.2)
+    model, checkpoint = ic.load_checkpoint(folder / "runs" / "e2e" / "model.pth")
+    images = torch.stack([ic.load_image(p, 256) for p in pictures])
+    with torch.inference_mode():
+        probabilities = model(ic.to_model_input(images, grayscale=False)).softmax(1)
+    for line, picture, expected in zip(result.stdout.strip().splitlines(), pictures, probabilities):
+        names = checkpoint["class_names"]
+        assert line.startswith(f"{picture}: {names[expected.argmax()]} (")
+        assert predicted_shares(line) == pytest.approx({n: 100 * p for n, p in zip(names, expected.tolist())}, abs=0.051)
 
 
 def logged_pictures(folder, run_name, split):
@@ -339,6 +374,57 @@ def test_logged_grayscale_pictures_are_the_one_channel_inputs(small_images, tmp_
     assert len(pictures) == 9 and all(p.shape == (32, 32) for p in pictures)  # one channel: mode L
     for picture, expected in zip(pictures, luma):
         assert np.abs(picture.astype(float) - expected.numpy()).max() <= 0.5 + 1e-4
+
+
+def test_predict_on_a_grayscale_model_agrees_with_its_evaluation(small_images, tmp_path):
+    """A grayscale checkpoint: --predict turns the picture to one channel, as training did, and
+    its verdicts are the model's own on the test split."""
+    result = run_script("img_classifier.py", "--n_epochs", 1, "--grayscale", "--img_size", 32, "--cache_dir", "",
+                        "--no-log_images", "--run_name", "gray-predict", "--data_dir", small_images / "data",
+                        cwd=tmp_path, env={"WANDB_MODE": "disabled"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    test = ic.CsvImageDataset(small_images / "data" / "img_test.csv", 32)
+    model, checkpoint = ic.load_checkpoint(tmp_path / "runs" / "gray-predict" / "model.pth")
+    with torch.inference_mode():
+        evaluated = model(ic.to_model_input(test.images, grayscale=True)).softmax(1)
+    predicted = run_script("img_classifier.py", "--run_name", "gray-predict", "--predict",
+                           *(path.resolve() for path in test.image_paths),
+                           cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    names = checkpoint["class_names"]
+    for line, expected in zip(predicted.stdout.strip().splitlines(), evaluated):
+        assert predicted_shares(line) == pytest.approx({n: 100 * p for n, p in zip(names, expected.tolist())}, abs=0.051)
+    summary = json.loads((tmp_path / "runs" / "gray-predict" / "summary.json").read_text())
+    accuracy = (evaluated.argmax(1) == test.labels).float().mean().item()
+    assert accuracy == pytest.approx(summary["test_accuracy"], abs=1e-9)
+
+
+def test_per_class_accuracy_on_a_fixed_case():
+    targets = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    predictions = torch.tensor([0, 1, 0, 1, 1, 2, 0, 0, 1])
+    assert ic.per_class_accuracy(predictions, targets, ["parrot", "narwhal", "axolotl"]) == pytest.approx(
+        {"parrot": 2 / 3, "narwhal": 1.0, "axolotl": 1 / 4})
+    # A class the split never shows is left out rather than reported as 0%.
+    assert ic.per_class_accuracy(torch.tensor([0, 0]), torch.tensor([0, 1]), ["a", "b", "c"]) == {"a": 1.0, "b": 0.0}
+
+
+def test_confusion_matrix_in_wandb_counts_the_test_predictions(trained):
+    """The logged confusion matrix holds, for every (true, predicted) pair, how many test
+    pictures the saved model puts there."""
+    folder, _ = trained
+    run = run_named(folder, "e2e")
+    table = next(row for row in run["history"] if "test_confusion_matrix_table/path" in row)
+    data = json.loads((run["dir"] / "files" / table["test_confusion_matrix_table/path"]).read_text())
+    logged = {(actual, predicted): count for actual, predicted, count in data["data"]}
+    model, checkpoint = ic.load_checkpoint(folder / "runs" / "e2e" / "model.pth")
+    test = ic.CsvImageDataset(folder / "data" / "img_test.csv")
+    with torch.inference_mode():
+        predictions = model(ic.to_model_input(test.images, grayscale=False)).argmax(1)
+    names = checkpoint["class_names"]
+    expected = {(a, p): 0 for a in names for p in names}
+    for t, p in zip(test.labels.tolist(), predictions.tolist()):
+        expected[names[t], names[p]] += 1
+    assert logged == expected
 
 
 def test_predict_turns_a_sideways_photo_upright(trained, tmp_path):

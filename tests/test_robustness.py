@@ -333,6 +333,16 @@ def test_unreachable_wandb_server_does_not_stop_training(texts):
     assert time.time() - started < 60
 
 
+def test_a_wandb_that_cannot_start_at_all_does_not_stop_training(texts):
+    """A WANDB_MODE wandb rejects makes every wandb.init fail, disabled mode included: the run
+    carries on without wandb and writes its results."""
+    result = run_script("txt_classifier.py", "--n_epochs", 1, "--run_name", "no-wandb", cwd=texts,
+                        env={"WANDB_MODE": "not-a-mode"})
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "training without wandb" in result.stdout
+    assert json.loads((texts / "runs" / "no-wandb" / "summary.json").read_text())["epochs"] == 1
+
+
 # ----------------------------------------------------------------------------- random damage
 
 
