@@ -3,6 +3,7 @@ given, resuming (more epochs, nothing left, a run stopped while finishing), the 
 wandb's server, and the two scripts' shared machinery kept identical."""
 
 import ast
+import importlib.util
 import json
 import os
 import re
@@ -49,35 +50,40 @@ def test_machinery_both_scripts_share_is_the_same_code():
 # ----------------------------------------------------------------------------- settings
 
 
-def copy_script(script, folder, edit):
-    """The script copied into `folder` with `edit(lines)` applied to its settings block."""
+def edited_script(script, folder, edit):
+    """The script copied into `folder` with `edit` lines added to its settings block, imported
+    under a name of its own (the module reads its settings block from its own file)."""
     lines = (ROOT / script).read_text(encoding="utf-8").splitlines()
     end = lines.index("# " + "-" * 77 + " end of settings")
     lines[end:end] = edit
-    (folder / script).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder / script
+    path = folder / script
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"edited_{path.stem}_{abs(hash(str(folder)))}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_a_new_setting_becomes_a_flag_and_a_config_entry_whatever_its_spacing(script, tmp_path):
-    copy = copy_script(script, tmp_path, ["DROPOUT_RATE = 0.1 # a new setting", "USE_TRICK=True#  on or off"])
-    code = (f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import {copy.stem} as s; "
-            f"cfg, cmd = s.parse_settings(['--dropout_rate', '0.3', '--no-use_trick']); print(cfg['dropout_rate'], "
-            f"cfg['use_trick'], sorted(cmd['explicit']))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.stdout.split("\n")[-2] == "0.3 False ['dropout_rate', 'use_trick']", done.stderr
-    helped = subprocess.run([sys.executable, str(copy), "--help"], capture_output=True, text=True)
-    assert "--dropout_rate" in helped.stdout and "a new setting (default: 0.1)" in helped.stdout
+def test_a_new_setting_becomes_a_flag_and_a_config_entry_whatever_its_spacing(script, tmp_path, capsys):
+    edited = edited_script(script, tmp_path, ["DROPOUT_RATE = 0.1 # a new setting", "USE_TRICK=True#  on or off"])
+    cfg, command = edited.parse_settings(["--dropout_rate", "0.3", "--no-use_trick"])
+    assert (cfg["dropout_rate"], cfg["use_trick"], command["explicit"]) == (0.3, False, {"dropout_rate", "use_trick"})
+    assert edited.parse_settings([])[0]["dropout_rate"] == 0.1  # and a config entry when not given
+    with pytest.raises(SystemExit):
+        edited.parse_settings(["--help"])
+    assert "--dropout_rate" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
 @pytest.mark.parametrize("line", ["dropout_rate = 0.1  # lower case", "DROPOUT = [0.1, 0.2]  # a list",
                                   'print("hello")  # not an assignment', "DROPOUT = RATE = 0.1  # two names"])
-def test_a_line_in_the_settings_block_that_is_not_a_setting_is_named(script, line, tmp_path):
-    copy = copy_script(script, tmp_path, [line])
-    done = subprocess.run([sys.executable, str(copy), "--help"], capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    assert f"{script} line " in done.stderr and repr(line) in done.stderr and "is not a setting" in done.stderr
+def test_a_line_in_the_settings_block_that_is_not_a_setting_is_named(script, line, tmp_path, capsys):
+    edited = edited_script(script, tmp_path, [line])
+    assert edited.main(["--help"]) == 2
+    message = capsys.readouterr().err
+    assert len(message.strip().splitlines()) == 1 and f"{script} line " in message
+    assert repr(line) in message and "is not a setting" in message
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
