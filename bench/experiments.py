@@ -36,13 +36,15 @@ SEEDED_IMAGE_EXPERIMENTS = [
     ("cnn-augment", ["--model", "cnn", "--augment"]),
 ]
 TEXT_EXPERIMENTS = [
+    ("default", ["--repeats", "3"]),
+    ("lstm", ["--model", "lstm", "--repeats", "3"]),
+    ("bidirectional", ["--model", "lstm", "--bidirectional", "--repeats", "3"]),
     ("no-max-len", ["--batch_size", "1", "--max_len", "-1", "--length_histogram"]),
     ("batch-1", ["--batch_size", "1", "--max_len", "1024"]),
     ("batch-32", ["--batch_size", "32", "--max_len", "1024"]),
     ("unpadded-batches", ["--batch_size", "32", "--max_len", "-1"]),
-    ("sgd", ["--optimizer", "sgd", "--lr", "5", "--repeats", "5"]),
-    ("adam", ["--optimizer", "adam", "--lr", "0.001", "--repeats", "5"]),
-    ("lstm", ["--model", "lstm", "--repeats", "5"]),
+    ("sgd", ["--optimizer", "sgd", "--lr", "5", "--repeats", "3"]),
+    ("adam", ["--optimizer", "adam", "--lr", "0.001", "--repeats", "3"]),
 ]
 
 

@@ -1,6 +1,6 @@
 """The measurements behind the scripts' speed choices, each a few seconds, on this machine.
 
-    python bench/micro.py             # about four minutes on a 2-core CPU
+    python bench/micro.py             # about seven minutes on a 2-core CPU
     python bench/micro.py --compile   # also torch.compile on the CNN (adds a minute)
 
 Prints: start-up import costs; saving the MLP's per-epoch checkpoint; decoding in threads
@@ -10,8 +10,8 @@ MIXED_PRECISION "auto" picks; each model's training step and evaluation in fp32 
 (with channels_last for the CNN), both with every instruction set oneDNN may use here and
 with oneDNN capped below AMX and below native bf16 (ONEDNN_MAX_CPU_ISA), each in its own
 process, since a bf16 matrix multiply can kill it (SIGFPE); fused SGD; a 7x7 convolution in
-fp32 and bf16; the LSTM packed against one fused call. Course-like pictures are made from the
-sample ones as in bench/speed.py.
+fp32 and bf16; the LSTM packed against fused calls, one way and both ways. Course-like
+pictures are made from the sample ones as in bench/speed.py.
 """
 
 import argparse
@@ -172,6 +172,32 @@ def lstm(packed):
     return median_seconds(step, repeats=3)
 
 
+def bidirectional_lstm(packed):
+    """Forward and backward through a bidirectional LSTM over 32 articles of up to 1,024 tokens:
+    PyTorch's packed way, or the script's two fused stacks (the backward one over each article
+    reversed within its length)."""
+    import txt_classifier as tc
+
+    torch.manual_seed(0)
+    x = torch.randn(32, 1024, 64)
+    lengths = torch.randint(200, 1024, (32,))
+    lengths[0] = 1024
+    if packed:
+        layer = torch.nn.LSTM(64, 64, batch_first=True, bidirectional=True)
+
+        def step():
+            inputs = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            layer(inputs)[0].data.sum().backward()
+    else:
+        forward, backward = torch.nn.LSTM(64, 64, batch_first=True), torch.nn.LSTM(64, 64, batch_first=True)
+
+        def step():
+            back = tc.reverse_within_length(backward(tc.reverse_within_length(x, lengths))[0], lengths)
+            torch.cat([forward(x)[0], back], dim=2).sum().backward()
+
+    return median_seconds(step, repeats=3)
+
+
 def checkpoint_seconds(optimizer_class, folder):
     """Time to save the MLP's per-epoch resume checkpoint (weights plus optimiser state)."""
     model = ic.MLP()
@@ -213,6 +239,8 @@ def main():
           f"bf16 {convolution(torch.bfloat16):.3f} s")
     print(f"LSTM 64->64, 32 articles of up to 1,024 tokens, forward+backward: packed {lstm(True):.3f} s, "
           f"one fused call {lstm(False):.3f} s")
+    print(f"bidirectional LSTM, the same batch: packed {bidirectional_lstm(True):.3f} s, "
+          f"two fused stacks {bidirectional_lstm(False):.3f} s")
     if args.compile:
         print(f"cnn training step, torch.compile: {training_step('cnn', compile_model=True):.3f} s "
               f"(after compiling)")

@@ -3,6 +3,7 @@
     python bench/sweep_txt.py                  # bag of words and LSTM, 3 seeds each (about 25 minutes, 2-core CPU)
     python bench/sweep_txt.py --model bow      # one model
     python bench/sweep_txt.py --seeds 5
+    python bench/sweep_txt.py --model lstm --base learning_rate=0.03 embed_dim=128   # around chosen settings
 
 Starting from a base configuration, it first sweeps optimiser and learning rate, takes the best
 as the new base, then varies one setting at a time around it (epochs, embedding size, batch
@@ -10,6 +11,8 @@ size, and how <unk> gets trained: MIN_FREQ, UNK_DROPOUT, both), and last tries t
 each setting together ("combined"). Every configuration is trained
 with seeds 0 .. SEEDS-1 through the script's own --repeats; the table shows validation accuracy
 (mean ± standard deviation). Test accuracy is never read: defaults are chosen on validation.
+With --base, the first stage is skipped: it measures the given settings and each neighbouring
+value around them, learning rate included, to show whether chosen defaults are fragile.
 Runs in this process with wandb disabled; results also go to WORKDIR/sweep.json.
 """
 
@@ -55,6 +58,30 @@ def validation_accuracy(settings, seeds, workdir):
     return summary["val_accuracy_mean"], summary["val_accuracy_std"]
 
 
+def neighbourhood(model, seeds, workdir, rows, base):
+    """The given settings, then each setting moved to its neighbouring values, one at a time."""
+    base = dict(BASE, optimizer="adam", **base)
+    lr = base["learning_rate"]
+    around = dict(NEIGHBOURS, learning_rate=[lr / 3, lr * 3])
+    settings = {"model": model, **base}
+    for stage, changes in [("chosen", {})] + [(setting, changes) for setting, values in around.items()
+                                              for changes in neighbours(setting, values, base)]:
+        started = time.time()
+        mean, std = validation_accuracy({**settings, **changes}, seeds, workdir)
+        rows.append({"model": model, "stage": stage, "settings": {**settings, **changes}, "val_mean": mean,
+                     "val_std": std, "seconds": round(time.time() - started, 1)})
+        shown = ", ".join(f"{k} {v}" for k, v in changes.items()) or ", ".join(
+            f"{k} {v}" for k, v in settings.items() if k != "model")
+        print(f"| {model} | {stage} | {shown} | {mean:.1%} ± {std:.1%} |", flush=True)
+
+
+def neighbours(setting, values, base):
+    for value in values:
+        changes = dict(zip(("min_freq", "unk_dropout"), value)) if setting == "unk" else {setting: value}
+        if not all(base.get(k) == v for k, v in changes.items()):
+            yield changes
+
+
 def sweep(model, seeds, workdir, rows):
     def run(stage, changes, base):
         settings = {"model": model, **base, **changes}
@@ -91,14 +118,21 @@ def main():
     parser.add_argument("--model", choices=["bow", "lstm"], action="append", help="default: both")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pytorch-foundations-sweep")
+    parser.add_argument("--base", nargs="+", metavar="NAME=VALUE",
+                        help="measure these settings and their neighbours instead of searching")
     args = parser.parse_args()
     os.environ["WANDB_MODE"] = "disabled"
     args.workdir.mkdir(parents=True, exist_ok=True)
     rows = []
     print(f"Validation accuracy, mean ± std over {args.seeds} seeds (sample data, validation split only).")
     print("| model | varied | settings | val accuracy |\n|---|---|---|---|")
+    base = {name: float(value) if "." in value else int(value) if value.isdigit() else value
+            for name, value in (item.split("=", 1) for item in args.base or [])}
     for model in args.model or ["bow", "lstm"]:
-        sweep(model, args.seeds, args.workdir, rows)
+        if args.base:
+            neighbourhood(model, args.seeds, args.workdir, rows, base)
+        else:
+            sweep(model, args.seeds, args.workdir, rows)
     (args.workdir / "sweep.json").write_text(json.dumps(rows, indent=2))
 
 
