@@ -3,6 +3,7 @@
     python bench/experiments.py                 # both scripts' course experiments
     python bench/experiments.py --only txt      # or img
     python bench/experiments.py --only img-seeds   # the CNN in fp32 / auto precision / with AUGMENT, 3 seeds each
+    python bench/experiments.py --only img-precision   # one CNN epoch, MIXED_PRECISION auto against off, timed
 
 Each experiment is the command shown in the README, run as a separate process in --workdir
 (wandb disabled, so nothing is uploaded), timed end to end; the figures come from the run's
@@ -34,6 +35,11 @@ SEEDED_IMAGE_EXPERIMENTS = [
     ("cnn-fp32", ["--model", "cnn", "--mixed_precision", "off"]),
     ("cnn", ["--model", "cnn"]),
     ("cnn-augment", ["--model", "cnn", "--augment"]),
+]
+# One CNN epoch with MIXED_PRECISION "auto" (this CPU's choice) and with it off: the speed-up.
+PRECISION_EXPERIMENTS = [
+    ("cnn-1-epoch-auto", ["--model", "cnn", "--n_epochs", "1", "--no-log_images"]),
+    ("cnn-1-epoch-off", ["--model", "cnn", "--n_epochs", "1", "--no-log_images", "--mixed_precision", "off"]),
 ]
 TEXT_EXPERIMENTS = [
     ("default", ["--repeats", "3"]),
@@ -131,7 +137,7 @@ def print_seeded_table(results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=["img", "txt", "img-seeds"])
+    parser.add_argument("--only", choices=["img", "txt", "img-seeds", "img-precision"])
     parser.add_argument("--seeds", type=int, default=3, help="seeds for --only img-seeds (default 3)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pytorch-foundations-experiments")
     args = parser.parse_args()
@@ -147,6 +153,17 @@ def main():
                    for seed in range(args.seeds)]
             for name, flags in SEEDED_IMAGE_EXPERIMENTS}
         print_seeded_table(everything["img-seeds"])
+    if args.only == "img-precision":
+        results = {name: run("img_classifier.py", name, flags, args.workdir) for name, flags in PRECISION_EXPERIMENTS}
+        everything["img-precision"] = results
+        print("\n| run | command | precision | test acc | wall time (s) | training and evaluation (s) |")
+        print("|---|---|---|---|---|---|")
+        for name, r in results.items():
+            s = r["summary"]
+            print(f"| {name} | `{r['command']}` | {s['mixed_precision']} | {fraction(s['test_accuracy'])} | "
+                  f"{r['wall_seconds']:.0f} | {s['seconds']:.1f} |")
+        auto, off = (results[name]["summary"]["seconds"] for name in results)
+        print(f"    auto is {off / auto:.2f}x as fast as off over the epoch")
     if args.only in (None, "txt"):
         everything["txt"] = {name: run("txt_classifier.py", name, flags, args.workdir)
                              for name, flags in TEXT_EXPERIMENTS}
