@@ -175,7 +175,7 @@ def report(all_results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="mlp,cnn,bow,lstm", help="comma-separated: mlp, cnn, bow, lstm")
+    parser.add_argument("--only", default="mlp,cnn,bow,lstm,bilstm", help="comma-separated: mlp, cnn, bow, lstm, bilstm")
     parser.add_argument("--epochs", type=int, help="epochs for every run (default: each script's default)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pytorch-foundations-bench",
                         help="where the course-like images, runs and results go (reused between runs)")
