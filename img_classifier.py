@@ -104,7 +104,7 @@ def course_preprocessing(img_size):
     """The course's Resize (shorter side to img_size) and CenterCrop, as a uint8 tensor.
 
     torchvision is imported here, when a picture has to be decoded, not at the top: a run whose
-    pictures all come from the disk cache never needs it, and importing it takes about 1.8 s."""
+    pictures all come from the disk cache never needs it, and importing it takes over a second."""
     from torchvision.transforms import v2
 
     return v2.Compose([v2.Resize(img_size), v2.CenterCrop(img_size), v2.PILToTensor()])

@@ -4,7 +4,7 @@ Every article is tokenised, looked up, truncated and padded on every access (for
 again for each of the three evaluations, every epoch). The LSTM runs over the whole padded
 sequence and max-pools over every step, padding included; batches are not grouped by length;
 evaluation uses the training batch size. Same vocabulary, models, seed, shuffle, optimiser and
-hyperparameters as txt_classifier.py.
+hyperparameters as txt_classifier.py, UNK_DROPOUT included.
 
     python bench/naive_txt.py --model lstm --n_epochs 20 --data_dir data
 
@@ -85,11 +85,12 @@ def main():
         model = NaiveLSTM(len(info.vocab), tc.EMBED_DIM, tc.HIDDEN_DIM, info.num_classes, info.pad_idx)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
+    unk_dropout = tc.UnkDropout(tc.UNK_DROPOUT, args.seed)
 
     for epoch in range(1, args.n_epochs + 1):
         model.train()
         for X, y in train_loader:
-            loss = loss_fn(model(X), y)
+            loss = loss_fn(model(unk_dropout(X) if tc.UNK_DROPOUT else X), y)
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()

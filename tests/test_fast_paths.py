@@ -87,6 +87,21 @@ def test_store_is_decoded_once_and_cached_between_runs(tmp_path, monkeypatch, ca
     assert "ignoring unreadable cache file" in capsys.readouterr().out
 
 
+def test_torchvision_is_imported_to_decode_and_never_for_a_warm_cache(tmp_path):
+    """Importing torchvision's transforms costs over a second: only a run that decodes pays it."""
+    csv_file, _ = some_pictures(tmp_path, count=3)
+    code = ("import sys, img_classifier as ic; ic.CsvImageDataset(sys.argv[1], 32, cache_dir=sys.argv[2]); "
+            "print('torchvision.transforms.v2' in sys.modules)")
+
+    def imports_torchvision():
+        done = subprocess.run([sys.executable, "-c", code, str(csv_file), str(tmp_path / "cache")], cwd=ROOT,
+                              capture_output=True, text=True, check=True)
+        return done.stdout.split()[-1] == "True"
+
+    assert imports_torchvision()  # empty cache: decodes
+    assert not imports_torchvision()  # warm cache
+
+
 def test_a_picture_replaced_by_one_of_the_same_size_and_time_is_decoded_again(tmp_path):
     """Copies, `rsync -t` and archives keep modification times: the cache goes by content."""
     csv_file, pictures = some_pictures(tmp_path, count=3)
