@@ -155,10 +155,10 @@ def test_streaming_gives_the_same_items_as_the_store(tmp_path):
 
 def test_a_run_over_budget_streams_and_scores_the_same(small_images):
     """MEMORY_BUDGET_GB too small for the store: DataLoader workers decode instead, same numbers."""
-    args = ["--n_epochs", 1, "--no-log_images", "--cache_dir", ""]
+    args = ["--n_epochs", 1, "--img_size", 64, "--no-log_images", "--cache_dir", ""]
     stored = run_script("img_classifier.py", *args, "--run_name", "stored", cwd=small_images,
                         env={"WANDB_MODE": "disabled"})
-    streamed = run_script("img_classifier.py", *args, "--run_name", "streamed", "--memory_budget_gb", 0.001,
+    streamed = run_script("img_classifier.py", *args, "--run_name", "streamed", "--memory_budget_gb", 0.00005,
                           cwd=small_images, env={"WANDB_MODE": "disabled"})
     assert stored.returncode == 0 and streamed.returncode == 0, stored.stderr[-2000:] + streamed.stderr[-2000:]
     assert "decoding them on the fly" in streamed.stdout
