@@ -269,7 +269,7 @@ def test_ctrl_c_saves_and_resume_ends_where_an_uninterrupted_run_does(tmp_path):
     """The CNN with AUGMENT: the shuffle, the augmentation's random stream and (on a CPU with
     native bf16) mixed precision all carry on exactly."""
     image_slice(tmp_path, {"train": 48, "val": 9, "test": 9})
-    args = ["--n_epochs", 12, "--img_size", 64, "--model", "cnn", "--augment", "--no-log_images", "--cache_dir", ""]
+    args = ["--n_epochs", 6, "--img_size", 64, "--model", "cnn", "--augment", "--no-log_images", "--cache_dir", ""]
     full = run_script("img_classifier.py", *args, "--run_name", "straight", cwd=tmp_path, env={"WANDB_MODE": "disabled"})
     assert full.returncode == 0, full.stderr[-2000:]
     interrupt_then_resume("img_classifier.py", tmp_path, [*args, "--run_name", "interrupted"], signal.SIGINT,
@@ -282,7 +282,7 @@ def test_sigterm_saves_and_resume_ends_where_an_uninterrupted_run_does(tmp_path)
     """The bidirectional LSTM with UNK_DROPOUT: its own random stream carries on exactly too."""
     text_slice(tmp_path, {"train": 60, "val": 20, "test": 20})
     args = ["--n_epochs", 6, "--max_len", 256, "--model", "lstm", "--bidirectional", "--unk_dropout", 0.05,
-            "--batch_size", 8]
+            "--batch_size", 8, "--embed_dim", 32, "--hidden_dim", 32]
     full = run_script("txt_classifier.py", *args, "--run_name", "straight", cwd=tmp_path, env={"WANDB_MODE": "disabled"})
     assert full.returncode == 0, full.stderr[-2000:]
     interrupt_then_resume("txt_classifier.py", tmp_path, [*args, "--run_name", "interrupted"], signal.SIGTERM,
