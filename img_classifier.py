@@ -962,7 +962,11 @@ def cpu_features():
         flags |= {name for name, value in capabilities.items() if value is True}
         vendor = vendor or str(capabilities.get("cpu_name", ""))
     vendor = "AMD" if "AMD" in vendor.upper() else "Intel" if "INTEL" in vendor.upper() else vendor
-    return {"vendor": vendor, "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags}
+    # oneDNN capped below its bf16 instruction sets (ONEDNN_MAX_CPU_ISA) emulates bf16, as a CPU without them does.
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    native = isa in ("", "ALL") or any(name in isa for name in ("BF16", "AMX", "FP16", "AVX10"))
+    return {"vendor": vendor, "avx512_bf16": "avx512_bf16" in flags and native,
+            "amx_bf16": "amx_bf16" in flags and native and (isa in ("", "ALL") or "AMX" in isa)}
 
 
 class Runtime:
