@@ -3,10 +3,9 @@
     python bench/micro.py             # about seven minutes on a 2-core CPU
     python bench/micro.py --compile   # also torch.compile on the CNN (adds a minute)
 
-Prints: start-up import costs; saving the MLP's per-epoch checkpoint; decoding in threads
-against processes; reduced-size JPEG decoding (time and how much it changes the 256-pixel
-crop); hashing picture files for the cache; what this CPU reports about bf16 and what
-MIXED_PRECISION "auto" picks; each model's training step and evaluation in fp32 and bf16
+Prints: start-up import costs; decoding in threads against processes; reduced-size JPEG
+decoding (time and how much it changes the 256-pixel crop); what this CPU reports about bf16
+and what MIXED_PRECISION "auto" picks; each model's training step and evaluation in fp32 and bf16
 (with channels_last for the CNN), both with every instruction set oneDNN may use here and
 with oneDNN capped below AMX and below native bf16 (ONEDNN_MAX_CPU_ISA), each in its own
 process, since a bf16 matrix multiply can kill it (SIGFPE); fused SGD; a 7x7 convolution in
@@ -71,13 +70,6 @@ def decoding(folder):
           f"2 processes: {per_picture['processes', False] * 1000:.1f} ms")
     print(f"reduced-size decoding (FAST_DECODE), 2 threads: {per_picture['threads', True] * 1000:.1f} ms a picture; "
           f"mean change {(full - reduced).abs().mean().item():.2f}/255")
-    with ThreadPoolExecutor(2) as threads:
-        started = time.perf_counter()
-        list(threads.map(ic.content_key, paths))
-        per_key = (time.perf_counter() - started) / len(paths)
-    size = sum(path.stat().st_size for path in paths) / len(paths)
-    print(f"cache key (SHA-1 of the file's bytes), 2 threads: {per_key * 1000:.2f} ms a picture of {size / 1000:.0f} KB, "
-          f"{per_key * 748:.2f} s for the course's 748 pictures")
 
 
 def training_step(model_name, autocast=False, channels_last=False, fused=None, compile_model=False, batch=8):
@@ -127,9 +119,10 @@ def precision_table():
     capped below AMX (AVX512_CORE_BF16: the avx512_bf16 instructions only) and below native
     bf16 (AVX512_CORE). Each case runs in its own process: bf16 can crash it with SIGFPE."""
     features = ic.cpu_features()
-    print(f"this CPU: {features['vendor'] or 'unknown vendor'}, avx512_bf16 {features['avx512_bf16']}, "
-          f"AMX bf16 {features['amx_bf16']}; MIXED_PRECISION auto picks: " + ", ".join(
-              f"{model} {' - '.join(ic.resolve_precision('auto', torch.device('cpu'), model))}" for model in ("cnn", "mlp")))
+    print(f"this CPU: {torch.cpu.get_capabilities().get('cpu_name', 'unknown')}, avx512_bf16 {features['avx512_bf16']}, "
+          f"AMX {features['amx']}; MIXED_PRECISION auto picks:")
+    for model in ("cnn", "mlp"):
+        ic.choose_precision({"mixed_precision": "auto", "model": model}, torch.device("cpu"))
     cases = [("cnn", "fp32", "plain"), ("cnn", "bf16", "plain"), ("cnn", "fp32", "channels_last"),
              ("cnn", "bf16", "channels_last"), ("mlp", "fp32", "plain"), ("mlp", "bf16", "plain")]
     print("| oneDNN instruction sets | model | precision | layout | training step, batch 8 (s) | evaluation, batch 64 (s) |")
@@ -198,17 +191,6 @@ def bidirectional_lstm(packed):
     return median_seconds(step, repeats=3)
 
 
-def checkpoint_seconds(optimizer_class, folder):
-    """Time to save the MLP's per-epoch resume checkpoint (weights plus optimiser state)."""
-    model = ic.MLP()
-    optimizer = optimizer_class(model.parameters(), lr=1e-3)
-    torch.nn.functional.cross_entropy(model(torch.randn(2, 3, 256, 256)), torch.tensor([0, 1])).backward()
-    optimizer.step()  # so Adam has its state
-    return median_seconds(lambda: ic.atomic_save({"model_state": model.state_dict(),
-                                                  "optimizer_state": optimizer.state_dict()},
-                                                 Path(folder) / "resume.pth"), repeats=3)
-
-
 def import_seconds(modules):
     """Median wall time of a fresh Python process that imports `modules`."""
     def start():
@@ -225,13 +207,11 @@ def main():
         return one_measurement(args.one)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     plain = import_seconds("torch")
-    print(f"start-up: import torch {plain:.1f} s; torchvision.transforms.v2 (imported only to decode) adds "
+    print(f"start-up: import torch {plain:.1f} s; torchvision.transforms.v2 (imported when decoding) adds "
           f"{import_seconds('torch, torchvision.transforms.v2') - plain:.1f} s; torch._dynamo "
           f"(imported when the first optimiser is made) adds {import_seconds('torch, torch._dynamo') - plain:.1f} s")
     with tempfile.TemporaryDirectory() as folder:
         decoding(Path(folder))
-        print(f"mlp resume checkpoint after each epoch: with SGD {checkpoint_seconds(torch.optim.SGD, folder):.1f} s, "
-              f"with Adam {checkpoint_seconds(torch.optim.Adam, folder):.1f} s")
     precision_table()
     print(f"mlp training step, SGD fused: {training_step('mlp', fused=True):.3f} s, "
           f"foreach: {training_step('mlp', fused=False):.3f} s")

@@ -8,8 +8,8 @@ as img_classifier.py, so with FAST_DECODE off both give the same numbers.
 
     python bench/naive_img.py --model mlp --n_epochs 5 --data_dir data
 
-Prints the same "first training batch done" and "epoch k/N" lines as img_classifier.py, and
-a last line `result {json}` with the accuracies and seconds.
+Prints the same "epoch k/N" lines as img_classifier.py, and a last line `result {json}` with
+the accuracies and seconds.
 """
 
 import argparse
@@ -30,7 +30,7 @@ import img_classifier as ic  # noqa: E402 - the models and preprocessing under t
 class NaiveCsvImageDataset(Dataset):
     def __init__(self, csv_file, img_size, grayscale):
         frame = pd.read_csv(csv_file)
-        self.paths = [ic.resolve_image_path(p, Path(csv_file).parent) for p in frame["image"]]
+        self.paths = [ic.find_image(p, Path(csv_file).parent) for p in frame["image"]]
         self.labels = frame["label_idx"].tolist()
         self.img_size, self.grayscale = img_size, grayscale
 
@@ -39,7 +39,7 @@ class NaiveCsvImageDataset(Dataset):
 
     def __getitem__(self, idx):
         image = ic.load_image(self.paths[idx], self.img_size, fast_decode=False)  # decoded on every access
-        return ic.to_model_input(image[None], self.grayscale)[0], self.labels[idx]
+        return ic.normalize(image[None], self.grayscale)[0], self.labels[idx]
 
 
 def evaluate(dataloader, model, loss_fn):
@@ -66,31 +66,27 @@ def main():
     args = parser.parse_args()
 
     started = time.time()
-    ic.seed_everything(args.seed)
     data_dir = Path(args.data_dir)
     splits = {split: NaiveCsvImageDataset(data_dir / f"img_{split}.csv", args.img_size, args.grayscale)
               for split in ("train", "val", "test")}
-    shuffle = torch.Generator().manual_seed(args.seed)  # the same shuffle, epoch by epoch, as img_classifier.py
+    shuffle = torch.Generator()  # seeded per epoch as img_classifier.py does, so the same order
     eval_loaders = {split: DataLoader(dataset, batch_size=args.batch_size) for split, dataset in splits.items()}
     num_classes = max(label for dataset in splits.values() for label in dataset.labels) + 1
+    torch.manual_seed(args.seed)  # the initial weights, as img_classifier.py draws them
     model = ic.build_model({"model": args.model, "grayscale": args.grayscale, "img_size": args.img_size},
                            num_classes)
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     optimizer = torch.optim.SGD(model.parameters(), lr=args.learning_rate)
 
-    first_batch = True
     for epoch in range(1, args.n_epochs + 1):
         model.train()
-        order = torch.randperm(len(splits["train"]), generator=shuffle).tolist()
-        for X, y in DataLoader(splits["train"], batch_size=args.batch_size, sampler=order):
+        ic.seed_epoch(args.seed, epoch, shuffle)
+        for X, y in DataLoader(splits["train"], batch_size=args.batch_size, shuffle=True, generator=shuffle):
             loss = loss_fn(model(X), y)
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
             loss.item()  # the starter logs every batch's loss
-            if first_batch:
-                print("  first training batch done", flush=True)
-                first_batch = False
         metrics = {}
         for split, loader in eval_loaders.items():
             metrics[f"{split}_accuracy"], metrics[f"{split}_loss"] = evaluate(loader, model, loss_fn)

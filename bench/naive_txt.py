@@ -27,14 +27,15 @@ import txt_classifier as tc  # noqa: E402 - the models and vocabulary under test
 
 
 class NaiveCsvTextDataset(Dataset):
-    def __init__(self, frame, transform):
-        self.articles, self.labels, self.transform = list(frame["article"]), frame["label_idx"].tolist(), transform
+    def __init__(self, frame, vocab, max_len):
+        self.articles, self.labels = list(frame["article"]), frame["label_idx"].tolist()
+        self.vocab, self.max_len = vocab, max_len
 
     def __len__(self):
         return len(self.labels)
 
-    def __getitem__(self, idx):
-        return torch.tensor(self.transform(self.articles[idx])), self.labels[idx]  # tokenised on every access
+    def __getitem__(self, idx):  # tokenised on every access
+        return torch.tensor(tc.text_transform(self.articles[idx], self.vocab, self.max_len)), self.labels[idx]
 
 
 class NaiveLSTM(tc.LSTMClassifier):
@@ -68,29 +69,26 @@ def main():
     args = parser.parse_args()
 
     started = time.time()
-    tc.seed_everything(args.seed)
     frames = {split: pd.read_csv(Path(args.data_dir) / f"txt_{split}.csv", keep_default_na=False)
               for split in ("train", "val", "test")}
-    tokenizer = tc.SimpleTokenizer()
-    info = tc.CorpusInfo(frames["train"], tokenizer)
-    transform = tc.Compose([tc.TextTransform(tokenizer, info.vocab), tc.TruncateToMaxLen(args.max_len),
-                            tc.PadToMaxLen(args.max_len, info.pad_idx)])
-    splits = {split: NaiveCsvTextDataset(frame, transform) for split, frame in frames.items()}
-    train_loader = DataLoader(splits["train"], batch_size=args.batch_size, shuffle=True,
-                              generator=torch.Generator().manual_seed(args.seed))
+    vocab = tc.Vocab.build(frames["train"]["article"], tc.MIN_FREQ)
+    splits = {split: NaiveCsvTextDataset(frame, vocab, args.max_len) for split, frame in frames.items()}
+    shuffle = torch.Generator()  # seeded per epoch, as txt_classifier.py does
+    train_loader = DataLoader(splits["train"], batch_size=args.batch_size, shuffle=True, generator=shuffle)
     eval_loaders = {split: DataLoader(dataset, batch_size=args.batch_size) for split, dataset in splits.items()}
+    torch.manual_seed(args.seed)
     if args.model == "bow":
-        model = tc.BagOfWords(len(info.vocab), tc.EMBED_DIM, info.num_classes, info.pad_idx)
+        model = tc.BagOfWords(len(vocab.itos), tc.EMBED_DIM, 2)
     else:
-        model = NaiveLSTM(len(info.vocab), tc.EMBED_DIM, tc.HIDDEN_DIM, info.num_classes, info.pad_idx)
+        model = NaiveLSTM(len(vocab.itos), tc.EMBED_DIM, tc.HIDDEN_DIM, 2)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
-    unk_dropout = tc.UnkDropout(tc.UNK_DROPOUT, args.seed)
 
     for epoch in range(1, args.n_epochs + 1):
         model.train()
+        tc.seed_epoch(args.seed, epoch, shuffle)
         for X, y in train_loader:
-            loss = loss_fn(model(unk_dropout(X) if tc.UNK_DROPOUT else X), y)
+            loss = loss_fn(model(tc.unk_dropout(X, tc.UNK_DROPOUT) if tc.UNK_DROPOUT else X), y)
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()

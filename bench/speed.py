@@ -7,12 +7,11 @@
 
 Images: the sample pictures are re-encoded as course-like JPEGs (shorter side 1024 pixels,
 with fine grain so that they decode as slowly as generated pictures do) in --workdir, then
-img_classifier.py (cold disk cache, then warm) and bench/naive_img.py train the same model on
-them. Text: txt_classifier.py against bench/naive_txt.py on the sample articles ("bilstm": the
+img_classifier.py and bench/naive_img.py train the same model on them. Text: txt_classifier.py against bench/naive_txt.py on the sample articles ("bilstm": the
 bidirectional LSTM, compared with the one-direction LSTM run of the same script). Each run is
 a separate process with wandb disabled; the script reports wall time end to end and per
-epoch, time to the first training batch, peak memory, test accuracy, and the images per
-second of preprocessing (decode, resize, crop). It writes a Markdown table to stdout and
+epoch, peak memory, test accuracy, and the images per second of preprocessing (decode,
+resize, crop). It writes a Markdown table to stdout and
 everything to WORKDIR/results.json.
 """
 
@@ -79,10 +78,6 @@ def run(command, cwd):
     return {"seconds": seconds, "lines": lines, "peak_mb": usage.ru_maxrss / 1024}
 
 
-def first_time(result, text):
-    return next((t for t, line in result["lines"] if text in line), None)
-
-
 def epoch_seconds(result):
     times = [t for t, line in result["lines"] if line.startswith("epoch ")]
     return [round(b - a, 2) for a, b in zip(times, times[1:])]  # the first epoch also holds start-up
@@ -96,43 +91,34 @@ def test_accuracy(result, summary_path=None):
 
 
 def preprocessing_rates(data):
-    """Images per second made ready for training: the fast path with an empty and a warm disk
-    cache (all three splits, decoded in threads), and the course starter's way (one at a time,
-    full decode, resize, crop, normalise), measured in this process."""
+    """Images per second made ready for training: the fast path (all three splits, decoded once, in
+    threads), and the course starter's way (one at a time, full decode, resize, crop, normalise),
+    measured in this process."""
     import img_classifier as ic
 
     splits = [data / f"img_{split}.csv" for split in ("train", "val", "test")]
-    rates = {}
-    with tempfile.TemporaryDirectory() as cache:
-        for state in ("cold", "warm"):
-            started = time.time()
-            count = sum(len(ic.CsvImageDataset(csv_file, ic.IMG_SIZE, True, cache)) for csv_file in splits)
-            rates[state] = count / (time.time() - started)
+    started = time.time()
+    rates = {"fast": sum(len(ic.CsvImageDataset(csv_file)) for csv_file in splits) / (time.time() - started)}
     paths = sorted(data.glob("*/*.jpg"))[:150]
     started = time.time()
     for path in paths:
-        ic.to_model_input(ic.load_image(path, ic.IMG_SIZE, fast_decode=False)[None], False)
+        ic.normalize(ic.load_image(path, ic.IMG_SIZE, fast_decode=False)[None], False)
     rates["reference"] = len(paths) / (time.time() - started)
     return rates
 
 
-def image_runs(model, workdir, epochs, cache):
+def image_runs(model, workdir, epochs):
     data = build_course_like_images(workdir)
-    fast = [sys.executable, str(ROOT / "img_classifier.py"), "--model", model, "--n_epochs", epochs,
-            "--data_dir", data, "--cache_dir", cache, "--out_dir", workdir / "runs", "--no-log_images"]
-    results = {}
-    if model == "mlp" or not any(Path(cache).glob("*.pt")):
-        shutil.rmtree(cache, ignore_errors=True)
-        results["fast (cold cache)"] = run([*fast, "--run_name", f"{model}-cold"], workdir)
-    results["fast (warm cache)"] = run([*fast, "--run_name", f"{model}-warm"], workdir)
-    results["course starter way"] = run([sys.executable, str(ROOT / "bench" / "naive_img.py"), "--model", model,
-                                         "--n_epochs", epochs, "--data_dir", data], workdir)
+    results = {"fast": run([sys.executable, str(ROOT / "img_classifier.py"), "--model", model, "--n_epochs", epochs,
+                            "--data_dir", data, "--out_dir", workdir / "runs", "--no-log_images", "--run_name", model],
+                           workdir),
+               "course starter way": run([sys.executable, str(ROOT / "bench" / "naive_img.py"), "--model", model,
+                                          "--n_epochs", epochs, "--data_dir", data], workdir)}
     rates = preprocessing_rates(data)
     for name, result in results.items():
-        summary = workdir / "runs" / f"{model}-{'cold' if 'cold' in name else 'warm'}" / "summary.json"
-        result.update(test_accuracy=test_accuracy(result, summary if name.startswith("fast") else None),
-                      first_batch=first_time(result, "first training batch done"), epochs=epoch_seconds(result),
-                      images_per_second=rates["cold" if "cold" in name else "warm" if "warm" in name else "reference"])
+        summary = workdir / "runs" / model / "summary.json" if name == "fast" else None
+        result.update(test_accuracy=test_accuracy(result, summary), epochs=epoch_seconds(result),
+                      images_per_second=rates["fast" if name == "fast" else "reference"])
     return results
 
 
@@ -155,9 +141,9 @@ def text_runs(model, workdir, epochs):
 
 
 def report(all_results):
-    print("\n| run | way | end to end (s) | vs starter | epoch (s, median) | first batch (s) | preprocessing (img/s) "
+    print("\n| run | way | end to end (s) | vs starter | epoch (s, median) | preprocessing (img/s) "
           "| peak memory (MB) | test accuracy |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for run_name, results in all_results.items():
         if "course starter way" in results:
             reference, against = results["course starter way"]["seconds"], "x"
@@ -165,11 +151,10 @@ def report(all_results):
             reference, against = all_results.get("text lstm", {}).get("fast", {}).get("seconds"), "x of the LSTM's time"
         for way, r in results.items():
             epoch = f"{np.median(r['epochs']):.1f}" if r.get("epochs") else "-"
-            first = f"{r['first_batch']:.1f}" if r.get("first_batch") else "-"
             rate = f"{r['images_per_second']:.0f}" if r.get("images_per_second") else "-"
             ratio = (f"{reference / r['seconds']:.2f}x" if against == "x" else
                      f"{r['seconds'] / reference:.2f}{against}" if reference else "-")
-            print(f"| {run_name} | {way} | {r['seconds']:.0f} | {ratio} | {epoch} | {first} "
+            print(f"| {run_name} | {way} | {r['seconds']:.0f} | {ratio} | {epoch} "
                   f"| {rate} | {r['peak_mb']:.0f} | {r['test_accuracy']:.1%} |")
 
 
@@ -184,13 +169,12 @@ def main():
     import txt_classifier as tc
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    cache = args.workdir / "cache"
     print(f"CPU: {os.cpu_count()} cores; torch threads: {__import__('torch').get_num_threads()}; workdir {args.workdir}")
     all_results = {}
     for name in args.only.split(","):
         print(f"running {name} ...", flush=True)
         if name in ("mlp", "cnn"):
-            all_results[f"image {name}"] = image_runs(name, args.workdir, args.epochs or ic.N_EPOCHS, cache)
+            all_results[f"image {name}"] = image_runs(name, args.workdir, args.epochs or ic.N_EPOCHS)
         else:
             all_results[f"text {name}"] = text_runs(name, args.workdir, args.epochs or tc.N_EPOCHS)
     for results in all_results.values():

@@ -15,7 +15,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
-sys.path.insert(0, str(DATA))
+sys.path.insert(0, str(DATA / "generate"))
 import make_sample_data  # noqa: E402 - lives in data/, next to what it writes
 import sample_images  # noqa: E402
 
@@ -99,9 +99,8 @@ def test_sample_text_has_the_lexical_statistics_of_real_articles():
     """Tokenised as txt_classifier.py does, the training split has a real semester's long tail
     (course data: 19,673 distinct tokens, 48% seen once, 9.9% of test tokens unknown)."""
     sys.path.insert(0, str(ROOT))
-    from txt_classifier import SimpleTokenizer
+    from txt_classifier import tokenize
 
-    tokenize = SimpleTokenizer()
     counts = collections.Counter(t for r in read_rows(DATA / "txt_train.csv")[1] for t in tokenize(r["article"]))
     test_tokens = [t for r in read_rows(DATA / "txt_test.csv")[1] for t in tokenize(r["article"])]
     assert len(counts) >= 15_000
@@ -110,7 +109,7 @@ def test_sample_text_has_the_lexical_statistics_of_real_articles():
 
 
 def test_regenerating_reproduces_the_committed_csvs(tmp_path):
-    subprocess.run([sys.executable, str(DATA / "make_sample_data.py"), "--out", str(tmp_path), "--no-images"],
+    subprocess.run([sys.executable, str(DATA / "generate" / "make_sample_data.py"), "--out", str(tmp_path), "--no-images"],
                    check=True, capture_output=True)
     for path in sorted(DATA.glob("*.csv")):
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name

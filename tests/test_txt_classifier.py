@@ -1,12 +1,13 @@
 """txt_classifier.py: tokeniser, vocabulary, padding, models, settings, and whole runs."""
 
-import io
 import json
+import re
 import statistics
 
 import pandas as pd
 import pytest
 import torch
+import wandb
 
 import txt_classifier as tc
 from conftest import DATA, read_csv_rows, run_script
@@ -17,52 +18,49 @@ from wandb_records import offline_runs, read_run, run_named
 
 def test_tokeniser_splits_punctuation_and_keeps_everything_else():
     text = "Mayor’s “plan” (approved 5-2): $2.4 million!\n\nIs it? Yes; 7:30 p.m. 🎉 **Bold**\t[Date]"
-    assert tc.SimpleTokenizer()(text) == [
+    assert tc.tokenize(text) == [
         "Mayor’s", "“plan”", "(", "approved", "5-2", ")", ":", "$2", ".", "4", "million", "!", "Is", "it", "?",
         "Yes", ";", "7", ":", "30", "p", ".", "m", ".", "🎉", "**Bold**", "[Date]"]
-    assert tc.SimpleTokenizer()("  \n ") == []
+    assert tc.tokenize("  \n ") == []
 
 
-def frame(articles, labels=None):
+def write_split(folder, name, articles, labels=None):
     labels = labels or ["real", "fake"] * (len(articles) // 2)
-    return pd.DataFrame({"article": articles, "source": "s", "label": labels,
-                         "label_idx": [{"real": 0, "fake": 1}[x] for x in labels]})
+    pd.DataFrame({"article": articles, "source": "s", "label": labels,
+                  "label_idx": [{"real": 0, "fake": 1}[x] for x in labels]}).to_csv(folder / name, index=False)
+    return folder / name
 
 
-def test_vocabulary_comes_from_training_only_with_padding_and_unknown_tokens():
-    train = frame(["the cat sat", "the dog ran ran"])
-    info = tc.CorpusInfo(train, tc.SimpleTokenizer())
-    vocab = info.vocab
-    assert vocab.itos[:2] == [tc.PAD, tc.UNK] and (vocab.pad_idx, vocab.unk_idx) == (0, 1)
-    assert vocab.itos[2:4] == ["ran", "the"]  # most frequent first
-    assert len(vocab) == 2 + 5
-    assert vocab(["the", "zebra"]) == [vocab.stoi["the"], vocab.unk_idx]  # a validation-only word is unknown
-    assert info.class_names == ["real", "fake"] and info.label_counts == {"real": 1, "fake": 1}
-    assert tc.Vocab({"a": 1, "b": 3}, min_freq=2).itos == [tc.PAD, tc.UNK, "b"]
+def test_vocabulary_comes_from_training_only_with_padding_and_unknown_tokens(tmp_path):
+    write_split(tmp_path, "txt_train.csv", ["the cat sat", "the dog ran ran"])
+    write_split(tmp_path, "txt_val.csv", ["the zebra grazed", "a cat"])
+    write_split(tmp_path, "txt_test.csv", ["an okapi", "the dog"])
+    cfg, _ = tc.parse_settings(["--data_dir", str(tmp_path), "--max_len", "4"])
+    splits, class_names = tc.load_splits(cfg)
+    vocab = splits["train"].vocab
+    assert vocab.itos == [tc.PAD, tc.UNK, "ran", "the", "cat", "dog", "sat"]  # most frequent first, then a-z
+    assert all(split.vocab is vocab for split in splits.values())
+    assert splits["val"].token_ids[0].tolist() == [vocab.stoi["the"], tc.UNK_IDX, tc.UNK_IDX, tc.PAD_IDX]
+    assert splits["test"].token_ids[0].tolist() == [tc.UNK_IDX, tc.UNK_IDX, tc.PAD_IDX, tc.PAD_IDX]
+    assert class_names == ["real", "fake"]
+    assert tc.Vocab.build(["a b b b"], min_freq=2).itos == [tc.PAD, tc.UNK, "b"]
 
 
-def test_truncate_and_pad_to_max_len():
-    assert tc.TruncateToMaxLen(3)([5, 6, 7, 8]) == [5, 6, 7]
-    assert tc.PadToMaxLen(5, pad_idx=0)([5, 6]) == [5, 6, 0, 0, 0]
-    assert tc.TruncateToMaxLen(-1)([5, 6, 7, 8]) == [5, 6, 7, 8]
-    assert tc.PadToMaxLen(-1, pad_idx=0)([5, 6]) == [5, 6]
-    vocab = tc.CorpusInfo(frame(["a b c d e f", "x"]), tc.SimpleTokenizer()).vocab
-    transform = tc.Compose([tc.TextTransform(tc.SimpleTokenizer(), vocab), tc.TruncateToMaxLen(4),
-                            tc.PadToMaxLen(4, vocab.pad_idx)])
-    assert len(transform("a b c d e f")) == 4 and transform("x")[1:] == [0, 0, 0]
+def test_special_tokens_cannot_be_reached_from_text(tmp_path):
+    """An article that writes "<pad>" or "<unk>" gets ordinary word ids, so nothing in it counts as padding."""
+    vocab = tc.Vocab.build(["a <pad> in the text", "and <unk> too"])
+    ids = vocab(tc.tokenize("a <pad> in <unk> text"))
+    assert tc.PAD_IDX not in ids and tc.UNK_IDX not in ids and len(ids) == 5
+    path = write_split(tmp_path, "txt_train.csv", ["the end <pad>", "one two three"])
+    dataset = tc.CsvTextDataset(path, max_len=6)
+    assert dataset.lengths == [3, 3] and tc.PAD_IDX not in dataset.token_ids[0][:3].tolist()
 
 
-def test_each_split_is_tokenised_once():
-    calls = []
-
-    def transform(text):
-        calls.append(text)
-        return [2, 3]
-
-    dataset = tc.CsvTextDataset(frame(["one", "two"]), transform)
-    for _ in range(3):  # three "epochs"
-        list(dataset)
-    assert calls == ["one", "two"]
+def test_transforms_truncate_and_pad_to_max_len():
+    vocab = tc.Vocab.build(["a b c d e f", "x"])
+    assert tc.text_transform("a b c d e f", vocab, 4) == vocab(["a", "b", "c", "d"])
+    assert tc.text_transform("x", vocab, 4) == vocab(["x"]) + [tc.PAD_IDX] * 3
+    assert tc.text_transform("a b c d e f", vocab, -1) == vocab(list("abcdef"))  # MAX_LEN -1: neither
 
 
 # ----------------------------------------------------------------------------- models
@@ -96,12 +94,12 @@ def test_padding_never_changes_a_prediction(model):
 
 def test_lstm_settings_are_honoured():
     model = tc.build_model({"model": "lstm", "embed_dim": 8, "hidden_dim": 6, "num_layers": 3,
-                            "bidirectional": True}, vocab_size=30, num_classes=2, pad_idx=0)
+                            "bidirectional": True}, vocab_size=30, num_classes=2)
     for stack in (model.lstm, model.lstm_backward):  # a forward and a backward stack of 3 layers each
         assert (stack.input_size, stack.hidden_size, stack.num_layers) == (8, 6, 3)
     assert model.head[0].in_features == 12 and model.embedding.padding_idx == 0
     one_way = tc.build_model({"model": "lstm", "embed_dim": 8, "hidden_dim": 6, "num_layers": 3,
-                              "bidirectional": False}, vocab_size=30, num_classes=2, pad_idx=0)
+                              "bidirectional": False}, vocab_size=30, num_classes=2)
     assert one_way.lstm_backward is None and one_way.head[0].in_features == 6
 
 
@@ -136,13 +134,45 @@ def test_reverse_within_length_keeps_padding_in_place_and_undoes_itself():
 def test_unk_dropout_replaces_real_tokens_only_and_repeats_with_its_seed():
     token_ids = torch.randint(2, 50, (64, 40))
     token_ids[:, 30:] = tc.PAD_IDX
-    first, second = tc.UnkDropout(0.1, seed=3), tc.UnkDropout(0.1, seed=3)
-    dropped = first(token_ids)
-    assert torch.equal(dropped, second(token_ids))  # same seed, same tokens
+    torch.manual_seed(3)
+    dropped = tc.unk_dropout(token_ids, 0.1)
     changed = dropped != token_ids
     assert (dropped[changed] == tc.UNK_IDX).all() and not changed[:, 30:].any()  # padding untouched
     assert 0.07 < changed[:, :30].float().mean() < 0.13
-    assert not torch.equal(first(token_ids), dropped)  # a new draw every batch
+    assert not torch.equal(tc.unk_dropout(token_ids, 0.1), dropped)  # a new draw every batch
+    torch.manual_seed(3)
+    assert torch.equal(tc.unk_dropout(token_ids, 0.1), dropped)  # same seed, same tokens
+
+
+def what_the_model_is_given(unk_share):
+    """The token ids a bag of words is given in one training pass and one evaluation of 8 articles."""
+    token_ids = torch.randint(2, 50, (8, 20), generator=torch.Generator().manual_seed(0))
+    dataset = torch.utils.data.TensorDataset(token_ids, torch.tensor([0, 1] * 4))
+    dataset.labels = dataset.tensors[1]
+    loader = torch.utils.data.DataLoader(dataset, batch_size=4)
+    model, seen = tc.BagOfWords(50, 8, 2), {"train": [], "eval": []}
+    model.register_forward_pre_hook(lambda m, args: seen["train" if m.training else "eval"].append(args[0].clone()))
+    cfg = {"unk_dropout": unk_share, "learning_rate": 0.01, "optimizer": "adam"}
+    tc.train_one_epoch(loader, model, torch.nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters()), cfg,
+                       torch.device("cpu"), 0, wandb.init(mode="disabled"))
+    tc.evaluate(loader, model, torch.nn.CrossEntropyLoss(), torch.device("cpu"))
+    return token_ids, torch.cat(seen["train"]), torch.cat(seen["eval"])
+
+
+def test_unk_dropout_reaches_training_batches_only():
+    token_ids, trained_on, evaluated_on = what_the_model_is_given(0.3)
+    assert (trained_on == tc.UNK_IDX).any() and torch.equal(evaluated_on, token_ids)
+    token_ids, trained_on, _ = what_the_model_is_given(0.0)
+    assert torch.equal(trained_on, token_ids)
+
+
+def test_the_training_order_and_unk_dropout_draw_from_streams_of_their_own():
+    shuffle = torch.Generator()
+    tc.seed_epoch(0, 1, shuffle)
+    order, dropout = torch.rand(350, generator=shuffle), torch.rand(350)
+    assert not torch.equal(order, dropout)
+    tc.seed_epoch(0, 1, shuffle)
+    assert torch.equal(torch.rand(350, generator=shuffle), order) and torch.equal(torch.rand(350), dropout)
 
 
 # ----------------------------------------------------------------------------- settings
@@ -166,6 +196,9 @@ def test_the_course_commands_parse_as_written(flags, expected):
     (["--model", "gpt"], "invalid choice: 'gpt'"),
     (["--epochs", "0"], "N_EPOCHS must be positive"),
     (["--hiden_dim", "8"], "did you mean --hidden_dim?"),
+    (["--unk_dropout", "1"], "UNK_DROPOUT is a share of tokens"),
+    (["--seed", "-1"], "SEED must be 0 or more"),
+    (["--bidirectional=yes please"], "is not True or False"),
 ])
 def test_a_bad_setting_is_one_line_without_traceback(tmp_path, args, says):
     result = run_script("txt_classifier.py", *args, cwd=tmp_path)
@@ -197,28 +230,35 @@ def test_run_writes_summary_histogram_and_timings(trained):
     folder, result = trained
     summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
     last_epoch = [row for row in run_named(folder, "e2e")["history"] if "epoch" in row][-1]
-    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "val_loss", "test_loss"):
-        assert summary[key] == pytest.approx(last_epoch[key], abs=1e-12), key
     assert summary["epochs"] == 2 and summary["examples_seen"] == 120  # 60 articles, twice
     assert f"epoch 2/2 ({last_epoch['epoch_seconds']:.1f} s)" in result.stdout  # per-epoch wall time, as logged
-    lengths = [len(tc.SimpleTokenizer()(row["article"])) for row in read_csv_rows(folder / "data" / "txt_train.csv")]
+    lengths = [len(tc.tokenize(row["article"])) for row in read_csv_rows(folder / "data" / "txt_train.csv")]
     assert f"Training article lengths in tokens: min {min(lengths)}, median" in result.stdout
     assert f"max {max(lengths)}; " in result.stdout and "longer than MAX_LEN = 1024" in result.stdout
     assert (folder / "runs" / "e2e" / "length_histogram.png").stat().st_size > 1000
 
 
-def test_checkpoint_holds_weights_vocabulary_and_settings(trained):
-    folder, _ = trained
-    model, vocab, checkpoint = tc.load_checkpoint(folder / "runs" / "e2e" / "model.pth")
-    info = tc.CorpusInfo(pd.read_csv(folder / "data" / "txt_train.csv", keep_default_na=False), tc.SimpleTokenizer())
-    assert vocab.itos == info.vocab.itos and checkpoint["settings"]["n_epochs"] == 2
-    test = tc.CsvTextDataset(pd.read_csv(folder / "data" / "txt_test.csv", keep_default_na=False),
-                             tc.Compose([tc.TextTransform(tc.SimpleTokenizer(), vocab), tc.TruncateToMaxLen(1024),
-                                         tc.PadToMaxLen(1024, 0)]))
-    with torch.inference_mode():
-        accuracy = (model(torch.stack(test.token_ids)).argmax(1) == test.labels).float().mean().item()
+def test_accuracy_reported_logged_and_saved_is_the_saved_models_own(trained):
+    """Computed again here from model.pth with the course's own steps, written out: tokenise, look up
+    in the saved vocabulary, cut and pad to MAX_LEN, classify."""
+    folder, result = trained
+    checkpoint = torch.load(folder / "runs" / "e2e" / "model.pth", weights_only=True)
+    model = tc.BagOfWords(len(checkpoint["vocab"]), checkpoint["settings"]["embed_dim"], 2)
+    model.load_state_dict(checkpoint["model_state"])
+    index = {token: i for i, token in enumerate(checkpoint["vocab"]) if i > 1}
     summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
-    assert accuracy == pytest.approx(summary["test_accuracy"])
+    logged = [row for row in run_named(folder, "e2e")["history"] if "epoch" in row][-1]
+    for split in ("train", "val", "test"):
+        rows = read_csv_rows(folder / "data" / f"txt_{split}.csv")
+        ids = [[index.get(token, 1) for token in re.sub(r"([.,:;!?()])", r" \1 ", row["article"]).split()][:1024]
+               for row in rows]
+        batch = torch.tensor([article + [0] * (1024 - len(article)) for article in ids])
+        with torch.inference_mode():
+            predicted = model.eval()(batch).argmax(1).tolist()
+        accuracy = sum(p == int(row["label_idx"]) for p, row in zip(predicted, rows)) / len(rows)
+        assert summary[f"{split}_accuracy"] == pytest.approx(accuracy, abs=1e-6), split  # one article: 0.05
+        assert logged[f"{split}_accuracy"] == pytest.approx(accuracy, abs=1e-6), split
+    assert f"  test  {accuracy:>10.1%}" in result.stdout
 
 
 def test_offline_wandb_run_holds_the_metrics_the_course_compares(trained):
@@ -262,7 +302,7 @@ def test_predict_from_a_file_and_from_standard_input(trained, tmp_path):
     assert from_file.returncode == 0 and from_stdin.returncode == 0, from_file.stderr + from_stdin.stderr
     # What the model itself gives this article, tokenised and cut to MAX_LEN as in training:
     model, vocab, checkpoint = tc.load_checkpoint(folder / "runs" / "e2e" / "model.pth")
-    ids = vocab(tc.SimpleTokenizer()(article))[:checkpoint["settings"]["max_len"]]
+    ids = tc.text_transform(article, vocab, checkpoint["settings"]["max_len"])
     with torch.inference_mode():
         probabilities = model(torch.tensor([ids])).softmax(1)[0]
     best = probabilities.argmax().item()
@@ -290,27 +330,6 @@ def test_predict_on_words_the_model_never_saw_says_it_is_only_the_prior(trained,
     assert "no word of it is in the model's vocabulary, so this is only the prior" in result.stdout
 
 
-def test_reading_for_predict_stops_once_max_len_tokens_are_in():
-    text = "The council voted 5-2 on Tuesday. \"We can't wait,\" said Ann (a resident): yes; no! " * 40
-    tokenize = tc.SimpleTokenizer()
-    for max_len in (1, 7, 50, 300, -1):
-        for chunk in (3, 7, 64):  # tokens cut at chunk boundaries are held back, not split
-            assert tc.read_tokens(io.StringIO(text), tokenize, max_len, chunk=chunk) == (
-                tokenize(text) if max_len == -1 else tokenize(text)[:max_len])
-
-    class Endless(io.TextIOBase):
-        """A 'file' with no end, counting what is read from it."""
-        read_so_far = 0
-
-        def read(self, size=-1):
-            self.read_so_far += size
-            return "word " * (size // 5)
-
-    stream = Endless()
-    assert len(tc.read_tokens(stream, tokenize, 1024)) == 1024
-    assert stream.read_so_far < 200_000
-
-
 def test_repeats_report_mean_and_spread(small_texts):
     result = run_script("txt_classifier.py", "--n_epochs", 1, "--repeats", 3, "--run_name", "rep", cwd=small_texts)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -327,10 +346,10 @@ def test_repeats_report_mean_and_spread(small_texts):
     alone = json.loads((small_texts / "runs" / "seed-1-alone" / "summary.json").read_text())
     assert (alone["val_accuracy"], alone["test_accuracy"]) == (summary["repeats"][1]["val_accuracy"],
                                                                summary["repeats"][1]["test_accuracy"])
-    assert "3 seeds: validation accuracy" in result.stdout
+    assert "3 seeds, mean ± standard deviation: val accuracy" in result.stdout
     runs = {run["name"]: run for run in map(read_run, offline_runs(small_texts))}
-    assert {"rep-seed0", "rep-seed1", "rep-seed2", "rep-summary"} <= runs.keys()
-    assert runs["rep-summary"]["summary"]["test_accuracy_mean"] == pytest.approx(summary["test_accuracy_mean"])
+    assert {"rep-seed-0", "rep-seed-1", "rep-seed-2"} <= runs.keys()  # one wandb run each, grouped
+    assert {run["config"]["seed"] for name, run in runs.items() if name.startswith("rep-seed")} == {0, 1, 2}
 
 
 # ----------------------------------------------------------------------------- the sample data
@@ -338,7 +357,7 @@ def test_repeats_report_mean_and_spread(small_texts):
 
 def test_no_single_token_decides_the_label():
     """The best 'article contains token X' rule stays below 80% on the test split."""
-    tokenizer = tc.SimpleTokenizer()
+    tokenizer = tc.tokenize
     rows = read_csv_rows(DATA / "txt_test.csv")
     labels = [row["label"] == "fake" for row in rows]
     present = [set(tokenizer(row["article"])) for row in rows]

@@ -1,8 +1,8 @@
 """Write the sample data set: six CSVs in the course's format and the pictures they name.
 
-    python data/make_sample_data.py                       # rewrite data/ in place
-    python data/make_sample_data.py --out /some/folder    # write elsewhere (tests do this)
-    python data/make_sample_data.py --contact-sheet sheet.jpg   # also save a grid to look at
+    python data/generate/make_sample_data.py                       # rewrite data/ in place
+    python data/generate/make_sample_data.py --out /some/folder    # write elsewhere (tests do this)
+    python data/generate/make_sample_data.py --contact-sheet sheet.jpg   # also save a grid to look at
 
 The same --seed writes the same CSVs byte for byte. Image paths in the CSVs are always
 `./data/<label>/<label>-<n>.jpg`, relative to the repository root as in the course data,
@@ -22,7 +22,7 @@ from PIL import Image
 import sample_images
 import sample_text
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # data/, the folder this one sits in
 SEED = 623
 CLASSES = ["parrot", "narwhal", "axolotl"]  # label_idx 0, 1, 2
 # Per split, images per class: the course's 523 / 112 / 113 rows, mildly unbalanced.
