@@ -125,12 +125,12 @@ class CsvImageDataset(Dataset):
         self.csv_file, self.img_size, self.fast_decode = Path(csv_file), img_size, fast_decode
         self.labels, self.label_names = check_labels(self.csv_file, frame, "image")
         self.paths = [find_image(path, self.csv_file.parent) for path in frame["image"]]
-        keep = len(frame) * 3 * img_size**2 <= memory_gb * 2**30
+        fits_in_memory = len(frame) * 3 * img_size**2 <= memory_gb * 2**30
         with ThreadPoolExecutor(os.cpu_count()) as pool:  # decoding lets go of Python's lock: threads run at once
-            decoded = [(image if keep else None, problem) for image, problem in pool.map(
+            decoded = [(image if fits_in_memory else None, problem) for image, problem in pool.map(
                 lambda path: try_load_image(path, img_size, fast_decode), self.paths)]
         check_pictures(self.csv_file, frame["image"], [problem for _, problem in decoded])
-        self.images = torch.stack([image for image, _ in decoded]) if keep else None
+        self.images = torch.stack([image for image, _ in decoded]) if fits_in_memory else None
 
     def __len__(self):
         return len(self.labels)
@@ -181,8 +181,8 @@ def normalize(images, grayscale):
 
 
 def viewable(x):
-    """One model input (C, S, S) as the 8-bit picture it was made from: `normalize` undone."""
-    black, white = (normalize(torch.full((1, 3, 1, 1), value), len(x) == 1)[0] for value in (0, 255))
+    """One model input (C, S, S) as the 8-bit picture it came from: `normalize` undone."""
+    black, white = (normalize(torch.full((1, 3, 1, 1), value), len(x) == 1)[0] for value in (0, 255))  # normalised
     pixels = (255 * (x.float().cpu() - black) / (white - black)).round().clamp(0, 255).to(torch.uint8)
     return Image.fromarray(pixels.permute(1, 2, 0).squeeze(-1).numpy())
 
@@ -271,7 +271,7 @@ def train_one_epoch(dataloader, model, loss_fn, optimizer, scaler, autocast, cfg
         with autocast:  # mixed precision, where MIXED_PRECISION chose it
             loss = loss_fn(model(X), y)
         optimizer.zero_grad()
-        scaler.scale(loss).backward()  # the scaler scales only in fp16, where small gradients would vanish
+        scaler.scale(loss).backward()  # with MIXED_PRECISION off, these 3 lines are loss.backward(); optimizer.step()
         scaler.step(optimizer)
         scaler.update()
         examples_seen += len(y)
@@ -316,8 +316,8 @@ def check_loss(loss, where, cfg, limit=math.inf):
 
 
 def seed_epoch(seed, epoch, shuffle):
-    """Seed what an epoch draws at random, the training order (`shuffle`) and augmentation (torch's generator), from
-    SEED, the stream and the epoch: no two streams draw alike, and --resume redoes an epoch exactly."""
+    """Seed the epoch's random draws (the training order, `shuffle`; augmentation, torch's generator) from SEED, the
+    stream and the epoch: then --resume can redo an epoch exactly, and no two streams draw the same numbers."""
     for name, generator in (("shuffle", shuffle), ("global", torch)):
         generator.manual_seed(int.from_bytes(hashlib.sha256(f"{seed}/{name}/{epoch}".encode()).digest()[:8], "little"))
 
@@ -503,15 +503,15 @@ def main(argv=None):
 
 
 # ============================================================================= machinery
-# Below this line: the command line, checks of the input, devices and precision, stopping and
-# resuming. What is computed is all above; you can stop reading here.
+# Below this line: the command line, checks of the input, the choice of device and precision, stopping
+# and resuming. The data, the models and the training steps are all above; you can stop reading here.
 
 CHOICES = {"MODEL": ["mlp", "cnn"], "OPTIMIZER": ["sgd", "adam", "adadelta", "adamw"],
            "DEVICE": ["auto", "cuda", "mps", "cpu"], "MIXED_PRECISION": ["auto", "off", "bf16", "fp16"]}
 ALIASES = {"LEARNING_RATE": ["--lr"], "N_EPOCHS": ["--epochs"]}
 POSITIVE = ["LEARNING_RATE", "BATCH_SIZE", "EVAL_BATCH_SIZE", "N_EPOCHS", "IMG_SIZE", "MEMORY_BUDGET_GB"]
 CHECKPOINT_FORMAT, RESUME_FORMAT = "img_classifier/1", "img_classifier-resume/3"
-# Settings --resume may change: they do not change what is learned, or they say where the run lives.
+# Settings --resume may change: where the run lives and runs, and what it logs; not what it trains.
 RESUMABLE = {"n_epochs", "device", "log_images", "compile", "memory_budget_gb", "wandb_project", "out_dir", "run_name"}
 
 
@@ -588,8 +588,8 @@ def check_settings(cfg):
         if not (math.isfinite(value) and (value > 0 if name in POSITIVE else value >= 0)):
             raise UserError(f"{name} must be {'positive' if name in POSITIVE else '0 or more'}, got {value}: edit it "
                             f"in {Path(__file__).name} or pass --{name.lower()} with such a value.")
-    if cfg["model"] == "cnn" and cfg["img_size"] % 8:
-        raise UserError(f"IMG_SIZE must be a multiple of 8 for the CNN (it downsamples by 4, then 2), "
+    if cfg["model"] == "cnn" and cfg["img_size"] < 8:
+        raise UserError(f"IMG_SIZE must be at least 8 for the CNN (it downsamples by 4, then 2), "
                         f"got {cfg['img_size']}: try --img_size 256.")
     if not {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}.get(cfg["device"], lambda: True)():
         raise UserError(f"DEVICE is {cfg['device']}, but PyTorch finds no such device here: pass --device auto or cpu.")

@@ -33,14 +33,13 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from tokenize import COMMENT, TokenError, generate_tokens  # read the settings block
+from tokenize import COMMENT, TokenError, generate_tokens  # read the settings block; `tokenize` is ours
 
 import pandas as pd
 import torch
 import wandb
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
-from torch.utils.data._utils.collate import default_collate
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 from tqdm import tqdm
 
 # ----------------------------------------------------------------------------- settings
@@ -134,10 +133,11 @@ class LengthBuckets(Sampler):
 
     def __iter__(self):
         noise = 0.7 + 0.6 * torch.rand(len(self.lengths), generator=self.generator) if self.generator else 1
-        order = (self.lengths * noise).argsort(stable=True).tolist()
+        order = (self.lengths * noise).argsort(stable=True).tolist()  # evaluation (no generator): by length
         batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        shuffled = torch.randperm(len(batches), generator=self.generator).tolist() if self.generator else None
-        return iter([batches[i] for i in shuffled] if shuffled else batches)
+        if self.generator:
+            batches = [batches[i] for i in torch.randperm(len(batches), generator=self.generator).tolist()]
+        return iter(batches)
 
     def __len__(self):
         return math.ceil(len(self.lengths) / self.batch_size)
@@ -259,9 +259,9 @@ def train_one_epoch(dataloader, model, loss_fn, optimizer, cfg, device, examples
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        examples_seen += len(y)
-        check_loss(loss.item(), f"after {examples_seen} examples", cfg)
-        run.log({"batch_loss": loss.item(), "examples_seen": examples_seen})
+        examples_seen, batch_loss = examples_seen + len(y), loss.item()
+        check_loss(batch_loss, f"after {examples_seen} examples", cfg)
+        run.log({"batch_loss": batch_loss, "examples_seen": examples_seen})
     return examples_seen
 
 
@@ -275,16 +275,17 @@ def evaluate(dataloader, model, loss_fn, device):
         logits = model(X)
         total_loss += loss_fn(logits, y).item() * len(y)
         probabilities.append(logits.softmax(dim=1).cpu())
-    order = torch.tensor([i for batch in dataloader.batch_sampler for i in batch])  # length buckets: back in order
+    order = torch.tensor([i for batch in dataloader.batch_sampler for i in batch])  # the batches came sorted by length
     probabilities, labels = torch.cat(probabilities)[order.argsort()], dataloader.dataset.labels
     return (probabilities.argmax(dim=1) == labels).float().mean().item(), total_loss / len(labels), probabilities
 
 
 def evaluate_splits(eval_loaders, model, loss_fn, device):
-    """{"train_accuracy": ..., "train_loss": ..., ...} over every split, and the test articles' probabilities."""
-    metrics = {}
+    """{"train_accuracy": ..., "train_loss": ..., ...} over every split, and each split's class probabilities."""
+    metrics, probabilities = {}, {}
     for split, loader in eval_loaders.items():
-        metrics[f"{split}_accuracy"], metrics[f"{split}_loss"], probabilities = evaluate(loader, model, loss_fn, device)
+        accuracy, loss, probabilities[split] = evaluate(loader, model, loss_fn, device)
+        metrics.update({f"{split}_accuracy": accuracy, f"{split}_loss": loss})
     return metrics, probabilities
 
 
@@ -297,8 +298,7 @@ def check_loss(loss, where, cfg):
 
 
 def seed_epoch(seed, epoch, shuffle):
-    """Seed what an epoch draws at random, the training order (`shuffle`) and UNK_DROPOUT (torch's generator),
-    from SEED, the stream and the epoch: no two streams draw alike, and --resume redoes an epoch exactly."""
+    """Seed the epoch's draws (order: `shuffle`; UNK_DROPOUT: torch's) from SEED, stream and epoch: resumes exactly."""
     for name, generator in (("shuffle", shuffle), ("global", torch)):
         generator.manual_seed(int.from_bytes(hashlib.sha256(f"{seed}/{name}/{epoch}".encode()).digest()[:8], "little"))
 
@@ -338,7 +338,7 @@ def train(cfg, resume_point=None):
                     for name, split in splits.items()}
     torch.manual_seed(cfg["seed"])
     model = build_model(cfg, len(vocab.itos), len(class_names)).to(device)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss()  # the batch's mean, as in the course's text starter
     optimizer = build_optimizer(cfg, model)
     run, done, examples_seen = start_or_resume(cfg, resume_point, model, optimizer)
     print(f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; seed {cfg['seed']}")
@@ -358,7 +358,7 @@ def train(cfg, resume_point=None):
             f"{split} acc {metrics[f'{split}_accuracy']:.1%} loss {metrics[f'{split}_loss']:.3f}" for split in splits))
     if metrics is None:  # resumed after the last epoch: only the results are left to write
         metrics, probabilities = evaluate_splits(eval_loaders, model, loss_fn, device)
-    return finish(cfg, run, model, vocab, class_names, metrics, probabilities, splits["test"],
+    return finish(cfg, run, model, vocab, class_names, metrics, probabilities["test"], splits["test"],
                   time.time() - started, examples_seen)
 
 
@@ -384,7 +384,7 @@ def train_repeats(cfg, given=None):
         f"{split} accuracy {statistics.mean(v):.1%} ± {statistics.stdev(v):.1%}" for split, v in accuracies.items()))
     summary = {**spread, "repeats": [{key: s[key] for key in ("val_accuracy", "test_accuracy", "seconds")} |
                                      {"seed": s["settings"]["seed"]} for s in summaries], "settings": cfg}
-    (Path(cfg["out_dir"]) / cfg["run_name"] / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (Path(cfg["out_dir"]) / cfg["run_name"] / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
     return summary
 
 
@@ -421,17 +421,18 @@ def log_length_histogram(run, articles, cfg):
     matplotlib.use("Agg")  # draw to files: works without a screen
     import matplotlib.pyplot as plt
     lengths, cut = [len(tokenize(article)) for article in articles], cfg["max_len"] if cfg["max_len"] > 0 else MAX_LEN
+    name = "MAX_LEN" if cfg["max_len"] > 0 else "the default MAX_LEN"  # this run cuts nothing
     path = Path(cfg["out_dir"]) / cfg["run_name"] / "length_histogram.png"
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.hist(lengths, bins=40, color="#4c72b0")
-    ax.axvline(cut, color="#c44e52", linestyle="--", label=f"MAX_LEN = {cut}")
+    ax.axvline(cut, color="#c44e52", linestyle="--", label=f"{name} = {cut}")
     ax.set(xlabel="tokens per training article (no truncation, no padding)", ylabel="articles")
     ax.legend()
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     longer = sum(n > cut for n in lengths) / len(lengths)
     print(f"Training article lengths in tokens: min {min(lengths)}, median {statistics.median(lengths):.0f}, mean "
-          f"{statistics.mean(lengths):.0f}, max {max(lengths)}; {longer:.1%} longer than MAX_LEN = {cut}. "
+          f"{statistics.mean(lengths):.0f}, max {max(lengths)}; {longer:.1%} longer than {name} = {cut}. "
           f"Histogram: {path}")
     run.log({"length_histogram": wandb.Image(str(path))})
 
@@ -530,15 +531,15 @@ def main(argv=None):
 
 
 # ============================================================================= machinery
-# Below this line: the command line, checks of the input, the device, stopping and resuming. What is
-# computed is all above; you can stop reading here.
+# Below this line: the command line, checks of the input, stopping and resuming. The data, the models and
+# the training steps are all above; you can stop reading here.
 
 CHOICES = {"MODEL": ["bow", "lstm"], "OPTIMIZER": ["adam", "sgd", "adamw"], "DEVICE": ["auto", "cuda", "mps", "cpu"]}
 ALIASES = {"LEARNING_RATE": ["--lr"], "N_EPOCHS": ["--epochs"]}
 POSITIVE = ["LEARNING_RATE", "BATCH_SIZE", "EVAL_BATCH_SIZE", "N_EPOCHS", "EMBED_DIM", "HIDDEN_DIM", "NUM_LAYERS",
             "MIN_FREQ", "REPEATS"]
 CHECKPOINT_FORMAT, RESUME_FORMAT = "txt_classifier/2", "txt_classifier-resume/4"
-# Settings --resume may change: they do not change what is learned, or they say where the run lives.
+# Settings --resume may change: where the run lives and runs, and what it logs; not what it trains.
 RESUMABLE = {"n_epochs", "device", "length_histogram", "wandb_project", "out_dir", "run_name"}
 
 
@@ -579,7 +580,7 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}{hints} (see --help)\n")
 
 
-def true_or_false(text):  # a boolean flag's value, as a wandb sweep agent passes it: --grayscale=True
+def true_or_false(text):  # a boolean flag's value, as a wandb sweep agent passes it: --bidirectional=True
     if text.lower() not in ("true", "false", "1", "0"):
         raise argparse.ArgumentTypeError(f"{text!r} is not True or False")
     return text.lower() in ("true", "1")
@@ -591,7 +592,7 @@ def parse_settings(argv):
     parser = Parser(prog=Path(__file__).name, description=__doc__.split("\n\n")[0], allow_abbrev=False)
     for name, default, comment in settings_block():
         flag, help = "--" + name.lower(), f"{comment} (default: {default})"
-        if isinstance(default, bool):  # --grayscale, --grayscale=False, --no-grayscale
+        if isinstance(default, bool):  # --bidirectional, --bidirectional=False, --no-bidirectional
             parser.add_argument(flag, nargs="?", const=True, type=true_or_false, metavar="True|False", help=help,
                                 default=argparse.SUPPRESS)  # a flag not given leaves no value: `given` is exact
             parser.add_argument("--no-" + name.lower(), dest=name.lower(), action="store_false", help=argparse.SUPPRESS,
@@ -620,6 +621,8 @@ def check_settings(cfg):
     if not 0 <= cfg["unk_dropout"] < 1:
         raise UserError(f"UNK_DROPOUT is a share of tokens, from 0 up to (not including) 1; got {cfg['unk_dropout']}: "
                         f"try --unk_dropout 0.1.")
+    if not {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}.get(cfg["device"], lambda: True)():
+        raise UserError(f"DEVICE is {cfg['device']}, but PyTorch finds no such device here: pass --device auto or cpu.")
     if os.environ.get("WANDB_MODE", "online") not in ("online", "offline", "disabled", "dryrun", "run", "shared"):
         raise UserError(f"WANDB_MODE={os.environ['WANDB_MODE']} is not a mode wandb knows: set it to online, "
                         f"offline or disabled, or unset it.")
@@ -725,10 +728,9 @@ def listing(title, problems, limit=20):
 
 
 def pick_device(name):
-    available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
-    if not available.get(name, True):
-        raise UserError(f"DEVICE is {name}, but PyTorch finds no {name} device here: pass --device auto (or cpu).")
-    return torch.device(next(kind for kind, present in available.items() if present) if name == "auto" else name)
+    if name != "auto":
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu")
 
 
 def save_atomically(obj, path):

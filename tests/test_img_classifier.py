@@ -284,7 +284,7 @@ def test_help_lists_each_setting_with_its_comment_and_default(capsys):
     (["--learning_rate", "nan"], "LEARNING_RATE must be positive"),
     (["--seed", "-1"], "SEED must be 0 or more, got -1"),
     (["--grayscale=maybe"], "'maybe' is not True or False"),
-    (["--model", "cnn", "--img_size", "100"], "IMG_SIZE must be a multiple of 8"),
+    (["--model", "cnn", "--img_size", "4"], "IMG_SIZE must be at least 8"),
     (["--device", "cuda" if not torch.cuda.is_available() else "mps"], "finds no"),
 ])
 def test_a_bad_setting_is_one_line_without_traceback(tmp_path, args, says):
