@@ -722,9 +722,9 @@ def choose_precision(cfg, device, cpu=None, gpu_capability=None):
 
 
 def cpu_features(capabilities=None, onednn_isa=None):
-    """What this CPU offers for bf16, as torch reads it: {"amd", "avx512_bf16", "amx"}. oneDNN capped below its
-    bf16 instruction sets (ONEDNN_MAX_CPU_ISA, as the benchmarks do to stand in for other CPUs) emulates bf16."""
-    capabilities = torch.cpu.get_capabilities() if capabilities is None else capabilities
+    """What this CPU offers for bf16, as torch reads it (an older torch cannot: no bf16): {"amd", "avx512_bf16", "amx"}.
+    oneDNN capped below its bf16 instruction sets (ONEDNN_MAX_CPU_ISA, as the benchmarks do) emulates bf16."""
+    capabilities = getattr(torch.cpu, "get_capabilities", dict)() if capabilities is None else capabilities
     isa = (os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL") if onednn_isa is None else onednn_isa).upper()
     bf16 = isa in ("", "ALL") or any(name in isa for name in ("BF16", "AMX", "FP16", "AVX10"))
     return {"amd": "AMD" in str(capabilities.get("cpu_name", "")).upper(),

@@ -57,7 +57,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-runs", action="store_true", help="only time the saves")
     args = parser.parse_args()
-    print(f"CPU: {torch.cpu.get_capabilities().get('cpu_name', 'unknown')}, {os.cpu_count()} cores, torch {torch.__version__}")
+    print(f"CPU: {getattr(torch.cpu, 'get_capabilities', dict)().get('cpu_name', 'unknown')}, {os.cpu_count()} cores, torch {torch.__version__}")
     print("| optimiser | resume point | one save (s) | default run, 5 epochs (s) | five saves, share of the run |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:

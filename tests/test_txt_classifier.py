@@ -47,13 +47,15 @@ def test_vocabulary_comes_from_training_only_with_padding_and_unknown_tokens(tmp
 
 
 def test_special_tokens_cannot_be_reached_from_text(tmp_path):
-    """An article that writes "<pad>" or "<unk>" gets ordinary word ids, so nothing in it counts as padding."""
-    vocab = tc.Vocab.build(["a <pad> in the text", "and <unk> too"])
-    ids = vocab(tc.tokenize("a <pad> in <unk> text"))
-    assert tc.PAD_IDX not in ids and tc.UNK_IDX not in ids and len(ids) == 5
-    path = write_split(tmp_path, "txt_train.csv", ["the end <pad>", "one two three"])
-    dataset = tc.CsvTextDataset(path, max_len=6)
-    assert dataset.lengths == [3, 3] and tc.PAD_IDX not in dataset.token_ids[0][:3].tolist()
+    """An article that writes "<pad>" or "<unk>" gets ordinary ids: a word training saw, else <unk>, never
+    padding, so the LSTM's length count keeps every word."""
+    vocab = tc.Vocab.build(["a b in the text", "and <unk> too"])
+    assert vocab(tc.tokenize("a <pad> in <unk> text")) == [vocab.stoi["a"], tc.UNK_IDX, vocab.stoi["in"],
+                                                          vocab.stoi["<unk>"], vocab.stoi["text"]]
+    assert vocab.stoi["<unk>"] > tc.UNK_IDX
+    path = write_split(tmp_path, "txt_val.csv", ["the last word is <pad>", "one two three"])
+    dataset = tc.CsvTextDataset(path, vocab=vocab, max_len=8)
+    assert dataset.lengths == [5, 3] and tc.PAD_IDX not in dataset.token_ids[0][:5].tolist()
 
 
 def test_transforms_truncate_and_pad_to_max_len():
