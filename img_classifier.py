@@ -710,8 +710,8 @@ def choose_precision(cfg, device, cpu=None, gpu_capability=None):
     elif setting == "bf16" and model == "mlp" and cpu["amx"]:
         precision, why = "off", "not bf16: oneDNN's bf16 matrix multiply crashes (SIGFPE) on the MLP's shapes with AMX"
     elif setting == "bf16" and not (cpu["amx"] or cpu["avx512_bf16"]):
-        precision, why = "bf16", ("as set; warning: this CPU has no native bf16, so it is emulated, about 36x slower "
-                                  "per CNN step than --mixed_precision off")
+        precision, why = "bf16", ("as set; warning: this CPU has no native bf16, so it is emulated, about 20 times "
+                                  "slower per CNN step than --mixed_precision off")
     else:
         precision, why = setting, "as set"
     print(f"mixed precision: {precision} ({why})")

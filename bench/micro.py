@@ -2,6 +2,7 @@
 
     python bench/micro.py             # about seven minutes on a 2-core CPU
     python bench/micro.py --compile   # also torch.compile on the CNN (adds a minute)
+    python bench/micro.py --emulated-bf16   # only the CNN step with oneDNN capped at AVX2: fp32 against bf16
 
 Prints: start-up import costs; decoding in threads against processes; reduced-size JPEG
 decoding (time and how much it changes the 256-pixel crop); what this CPU reports about bf16
@@ -72,10 +73,10 @@ def decoding(folder):
           f"mean change {(full - reduced).abs().mean().item():.2f}/255")
 
 
-def training_step(model_name, autocast=False, channels_last=False, fused=None, compile_model=False, batch=8):
+def training_step(model_name, autocast=False, channels_last=False, fused=None, compile_model=False, batch=8, size=256):
     torch.manual_seed(0)
-    model = ic.build_model({"model": model_name, "grayscale": False, "img_size": 256}, 3)
-    x, y = torch.randn(batch, 3, 256, 256), torch.randint(0, 3, (batch,))
+    model = ic.build_model({"model": model_name, "grayscale": False, "img_size": size}, 3)
+    x, y = torch.randn(batch, 3, size, size), torch.randint(0, 3, (batch,))
     if channels_last:
         model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, **({} if fused is None else {"fused": fused}))
@@ -107,9 +108,12 @@ def evaluation(model_name, autocast=False, channels_last=False):
 
 
 def one_measurement(spec):
-    """Run by precision_table in a child process: print {"train": s, "eval": s} for one case."""
-    model, precision, layout = spec.split(",")
+    """Run by precision_table in a child process: print {"train": s, "eval": s} for one case (at 64 pixels:
+    {"train": s} only, as on a CPU without native bf16 a 256-pixel bf16 step takes most of a minute)."""
+    model, precision, layout, *small = spec.split(",")
     bf16, channels_last = precision == "bf16", layout == "channels_last"
+    if small:
+        return print(json.dumps({"train": training_step(model, bf16, channels_last, size=64)}))
     print(json.dumps({"train": training_step(model, bf16, channels_last),
                       "eval": evaluation(model, bf16, channels_last)}))
 
@@ -141,6 +145,17 @@ def precision_table():
                 name = signal.Signals(-done.returncode).name if done.returncode < 0 else f"exit {done.returncode}"
                 train = evaluate = f"crashed ({name})"
             print(f"| {isa} | {' | '.join(case)} | {train} | {evaluate} |", flush=True)
+    emulated_bf16()
+
+
+def emulated_bf16():
+    """The CNN's training step at 64 pixels, batch 8, with oneDNN capped at AVX2 (as on most laptops, which have
+    no native bf16): fp32 against emulated bf16."""
+    for precision in ("fp32", "bf16"):
+        done = subprocess.run([sys.executable, __file__, "--one", f"cnn,{precision},plain,64"], capture_output=True,
+                              text=True, env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}, check=True)
+        seconds = json.loads(done.stdout.splitlines()[-1])["train"]
+        print(f"| AVX2 only | cnn at 64 pixels | {precision} | plain | {seconds:.3f} | - |", flush=True)
 
 
 def convolution(dtype):
@@ -202,9 +217,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--compile", action="store_true", help="also time torch.compile on the CNN")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # one case of precision_table, in a child process
+    parser.add_argument("--emulated-bf16", action="store_true", help="only the CNN step at 64 pixels capped at AVX2")
     args = parser.parse_args()
     if args.one:
         return one_measurement(args.one)
+    if args.emulated_bf16:
+        return emulated_bf16()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     plain = import_seconds("torch")
     print(f"start-up: import torch {plain:.1f} s; torchvision.transforms.v2 (imported when decoding) adds "
