@@ -4,10 +4,10 @@
     python img_classifier.py --model cnn --run_name new-model
     python img_classifier.py --grayscale --run_name grayscale
     python img_classifier.py --predict data/parrot/parrot-1.jpg
-    python img_classifier.py --help                          # every setting with its default
+    torchrun --standalone --nproc_per_node=2 img_classifier.py   # one run over two processes (BATCH_SIZE each)
 
-Every UPPER_CASE setting below can be edited here or given on the command line by its lower-case
-name (`--n_epochs 2`, `--grayscale`, `--grayscale=False`). Metrics go to Weights & Biases (offline
+Every UPPER_CASE setting below can be edited here or given on the command line by its lower-case name
+(`--n_epochs 2`, `--grayscale`, `--grayscale=False`; `--help` lists them). Metrics go to wandb (offline
 into ./wandb without an account: `wandb sync` uploads them later), the model and a summary to
 OUT_DIR/RUN_NAME/. Ctrl-C stops a run; the same command plus --resume carries on from the last
 finished epoch. Read from the top; below main(), a marked line starts machinery you can skip.
@@ -35,9 +35,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.distributed as dist
 import wandb
 from PIL import Image, ImageOps
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
@@ -47,13 +49,14 @@ MODEL = "mlp"  # "mlp" (the course baseline) or "cnn"
 GRAYSCALE = False  # train on one-channel images; the models adapt their input size
 OPTIMIZER = "sgd"  # "sgd", "adam", "adadelta" or "adamw"
 LEARNING_RATE = 1e-3  # optimiser step size (Adadelta is usually run with 1.0)
-BATCH_SIZE = 8  # training examples per optimiser step
+BATCH_SIZE = 8  # training examples per optimiser step (per process, under torchrun)
 EVAL_BATCH_SIZE = 64  # examples per batch when only measuring: no gradients, so larger is faster
 N_EPOCHS = 5  # passes over the training split
 SEED = 0  # same seed, same data, same machine: same numbers
 IMG_SIZE = 256  # pictures are resized and centre-cropped to IMG_SIZE x IMG_SIZE
 AUGMENT = False  # train on random-resized crops and mirror images of the pictures, new every epoch
 LOG_IMAGES = True  # on the last epoch, log each split's first batch with captions
+LOG_MODEL = False  # log model.pth to wandb as an artifact of type "model" (the MLP's is 400 MB)
 RUN_NAME = "neural-the-narwhal"  # wandb run name, and the folder under OUT_DIR
 WANDB_PROJECT = "img-classifier"  # wandb project the run is logged to
 OUT_DIR = "./runs"  # model.pth, summary.json and the resume point go to OUT_DIR/RUN_NAME/
@@ -95,8 +98,7 @@ def to_rgb(img):
 
 
 def find_image(path_in_csv, data_dir):
-    """The file a CSV row names: as written (course CSVs say `./data/parrot/parrot-1.jpg`, relative to where
-    you run), else relative to the folder that holds DATA_DIR, else inside DATA_DIR (under another name)."""
+    """The file a CSV row names (`./data/parrot/parrot-1.jpg`): from here, else from DATA_DIR's parent, else in it."""
     written = Path(path_in_csv)
     inside = data_dir.joinpath(*(written.parts[1:] if written.parts[:1] == ("data",) else written.parts))
     return next((path for path in (written, data_dir.parent / written, inside) if path.is_file()), written)
@@ -113,11 +115,9 @@ def try_load_image(path, img_size, fast_decode):
 
 
 class CsvImageDataset(Dataset):
-    """One split of a course CSV, as (uint8 picture (3, S, S), label_idx) pairs.
-
-    Every picture is decoded once, here, in parallel threads, and kept in memory for every epoch and
-    evaluation: the course starter decodes each one again on every use. A split whose pictures would take
-    more than `memory_gb` is only checked here, and decoded on every use (by DataLoader workers)."""
+    """One split of a course CSV, as (uint8 picture (3, S, S), label_idx) pairs. Every picture is decoded once, here,
+    in threads, and kept in memory for every epoch and evaluation (the course starter decodes it on every use); a
+    split bigger than `memory_gb` is only checked here, and decoded on every use, by DataLoader workers."""
 
     def __init__(self, csv_file, img_size=IMG_SIZE, fast_decode=FAST_DECODE, memory_gb=MEMORY_BUDGET_GB):
         with reading(csv_file):  # a missing or malformed file stops with one line saying what to fix
@@ -156,9 +156,9 @@ def load_splits(cfg):
     if problems:
         raise UserError("\n".join(problems))
     names, streamed = class_names(splits), [split for split, data in splits.items() if data.images is None]
-    print(f"Loaded {', '.join(f'{len(data)} {split}' for split, data in splits.items())} pictures in "
-          f"{time.time() - started:.1f} s" + (f"; {', '.join(streamed)}: past MEMORY_BUDGET_GB, decoded on every use"
-                                              if streamed else ""))
+    note = f"; {', '.join(streamed)}: past MEMORY_BUDGET_GB, decoded on every use" if streamed else ""
+    sizes = ", ".join(f"{len(data)} {split}" for split, data in splits.items())
+    print(f"Loaded {sizes} pictures in {time.time() - started:.1f} s{note}")
     return splits, names
 
 
@@ -169,8 +169,7 @@ def loader_options(dataset, device):
 
 
 def normalize(images, grayscale):
-    """uint8 pictures (B, 3, S, S) -> the model's input: the course's ToTensor (x / 255) and Normalize(mean,
-    std); with `grayscale`, one channel of luma, normalised by the luma of that mean and std."""
+    """uint8 pictures (B, 3, S, S) -> the model's input: the course's ToTensor and Normalize (grayscale: luma)."""
     x = images.float() / 255
     mean, std = torch.tensor(IMAGENET_MEAN, device=x.device), torch.tensor(IMAGENET_STD, device=x.device)
     if grayscale:
@@ -180,16 +179,13 @@ def normalize(images, grayscale):
     return (x - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
 
 
-def viewable(x):
-    """One model input (C, S, S) as the 8-bit picture it came from: `normalize` undone."""
-    black, white = (normalize(torch.full((1, 3, 1, 1), value), len(x) == 1)[0] for value in (0, 255))  # normalised
-    pixels = (255 * (x.float().cpu() - black) / (white - black)).round().clamp(0, 255).to(torch.uint8)
-    return Image.fromarray(pixels.permute(1, 2, 0).squeeze(-1).numpy())
+def viewable(image, grayscale):
+    """A uint8 picture (3, S, S) as the model sees it, to look at: in colour, or in luma ("L", the same weights)."""
+    return Image.fromarray(image.permute(1, 2, 0).cpu().numpy()).convert("L" if grayscale else "RGB")
 
 
 def augment(images, img_size):
-    """AUGMENT: each training picture as a random-resized crop, mirrored half the time. The random numbers
-    come from torch's global generator, which train() seeds anew every epoch."""
+    """AUGMENT: each training picture as a random-resized crop, mirrored half the time (torch's generator draws)."""
     from torchvision.transforms import v2
     transform = v2.Compose([v2.RandomResizedCrop(img_size, antialias=True), v2.RandomHorizontalFlip()])
     return torch.stack([transform(image) for image in images])
@@ -262,6 +258,7 @@ def count_parameters(model):
 
 def train_one_epoch(dataloader, model, loss_fn, optimizer, scaler, autocast, cfg, device, examples_seen, run):
     """One pass over the training split, each batch's mean loss logged against the examples seen, returned."""
+    world = processes()[1]  # under torchrun, the number of processes
     model.train()
     for X, y in tqdm(dataloader, desc="  train", leave=False, mininterval=1 if sys.stderr.isatty() else 30):
         X, y = X.to(device), y.to(device)
@@ -269,14 +266,13 @@ def train_one_epoch(dataloader, model, loss_fn, optimizer, scaler, autocast, cfg
             X = augment(X, cfg["img_size"])
         X = normalize(X, cfg["grayscale"])
         with autocast:  # mixed precision, where MIXED_PRECISION chose it
-            loss = loss_fn(model(X), y)
+            loss = loss_fn(model(X), y) * world  # torchrun averages the processes' gradients: the course sums them
         optimizer.zero_grad()
         scaler.scale(loss).backward()  # with MIXED_PRECISION off, these 3 lines are loss.backward(); optimizer.step()
         scaler.step(optimizer)
         scaler.update()
-        examples_seen += len(y)
-        batch_loss = loss.item() / len(y)  # the loss is summed over the batch, as in the course starter
-        check_loss(batch_loss, f"after {examples_seen} examples", cfg)
+        examples_seen += len(y) * world
+        batch_loss = loss.item() / len(y) / world  # the loss is summed over the batch, as in the course starter
         run.log({"batch_loss": batch_loss, "examples_seen": examples_seen})
     return examples_seen
 
@@ -288,12 +284,11 @@ def evaluate(dataloader, model, loss_fn, autocast, cfg, device):
     total_loss, predictions, sample = 0.0, [], None
     for X, y in dataloader:
         X, y = X.to(device), y.to(device)
-        X = normalize(X, cfg["grayscale"])
+        sample = X if sample is None else sample  # the first batch of pictures, to show in wandb
         with autocast:
-            logits = model(X)
+            logits = model(normalize(X, cfg["grayscale"]))
         total_loss += loss_fn(logits.float(), y).item()
         predictions.append(logits.argmax(dim=1).cpu())
-        sample = X.cpu() if sample is None else sample
     predictions, labels = torch.cat(predictions), dataloader.dataset.labels
     return (predictions == labels).float().mean().item(), total_loss / len(labels), predictions, sample
 
@@ -307,19 +302,22 @@ def evaluate_splits(eval_loaders, model, loss_fn, autocast, cfg, device):
     return metrics, predictions, samples
 
 
-def check_loss(loss, where, cfg, limit=math.inf):
-    """Stop a run whose training loss is not a number, or past `limit` (1000x guessing's, after an epoch)."""
-    if not (math.isfinite(loss) and loss <= limit):
+def check_loss(loss, epoch, cfg, num_classes):
+    """Stop a run whose training loss is not a number, or 1000 times guessing's (all processes, under torchrun)."""
+    if not (math.isfinite(loss) and loss <= 1000 * math.log(num_classes)):
         rate, good = cfg["learning_rate"], 1.0 if cfg["optimizer"] == "adadelta" else 1e-3  # the course's rates
-        raise Diverged(f"the training loss became {loss:.3g} {where}: {cfg['optimizer']} with learning rate {rate:g} "
-                       f"takes steps too large for this model", good if rate > good else rate / 10)
+        raise Diverged(f"the training loss became {loss:.3g} in epoch {epoch}: {cfg['optimizer']} with learning rate "
+                       f"{rate:g} takes steps too large for this model", good if rate > good else rate / 10)
 
 
-def seed_epoch(seed, epoch, shuffle):
-    """Seed the epoch's random draws (the training order, `shuffle`; augmentation, torch's generator) from SEED, the
-    stream and the epoch: then --resume can redo an epoch exactly, and no two streams draw the same numbers."""
-    for name, generator in (("shuffle", shuffle), ("global", torch)):
-        generator.manual_seed(int.from_bytes(hashlib.sha256(f"{seed}/{name}/{epoch}".encode()).digest()[:8], "little"))
+def shuffle_epoch(seed, epoch, size, rank=0, world=1):
+    """A new order of the training examples (this process's share: every `world`-th), and torch's generator seeded
+    for the epoch's other draws, each from SEED, the stream's name and the epoch: --resume redoes an epoch exactly."""
+    shuffle, other = (int.from_bytes(hashlib.sha256(f"{seed}/{name}/{epoch}".encode()).digest()[:8], "little")
+                      for name in ("shuffle", "global"))
+    torch.manual_seed(other)
+    order = torch.randperm(size, generator=torch.Generator().manual_seed(shuffle)).tolist()
+    return (order + order[:-size % world])[rank::world]  # as many for every process: they step together
 
 
 def save_resume_point(cfg, epoch, examples_seen, run, model, optimizer, scaler):
@@ -336,20 +334,18 @@ def start_or_resume(cfg, point, model, optimizer, scaler):
         return start_wandb(cfg), 0, 0
     model.load_state_dict(point["model"])
     optimizer.load_state_dict(point["optimizer"])
-    if point["scaler"]:  # an unused GradScaler saves nothing
-        scaler.load_state_dict(point["scaler"])
+    scaler.load_state_dict(point["scaler"] or scaler.state_dict())  # an unused GradScaler saved nothing
     print(f"Resuming after epoch {point['epoch']} ({point['examples_seen']} examples seen).")
     return start_wandb(cfg, point["wandb_id"]), point["epoch"], point["examples_seen"]
 
 
 def train(cfg, resume_point=None):
-    """Train and evaluate one model as `cfg` says (carrying on from `resume_point`, if given), logging to
-    wandb; save model.pth and summary.json in OUT_DIR/RUN_NAME and return the summary."""
-    device = pick_device(cfg["device"])
+    """Train, evaluate and log one model as `cfg` says (from `resume_point`, if given); save and return its summary."""
+    device, (rank, world) = pick_device(cfg["device"]), processes()
     precision, memory_format = choose_precision(cfg, device)
     splits, class_names = load_splits(cfg)
-    shuffle = torch.Generator()  # draws the order of the training examples, anew every epoch
-    train_loader = DataLoader(splits["train"], batch_size=cfg["batch_size"], shuffle=True, generator=shuffle,
+    order = []  # this process's share of the epoch's order of the training examples: all of them, run alone
+    train_loader = DataLoader(splits["train"], batch_size=cfg["batch_size"], sampler=order,
                               **loader_options(splits["train"], device))
     eval_loaders = {name: DataLoader(split, batch_size=cfg["eval_batch_size"], **loader_options(split, device))
                     for name, split in splits.items()}
@@ -360,47 +356,45 @@ def train(cfg, resume_point=None):
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     autocast = torch.autocast(device.type, torch.float16 if precision == "fp16" else torch.bfloat16,
                               enabled=precision != "off")
-    step_model = torch.compile(model) if cfg["compile"] else model  # `model` keeps the plain weights to save
+    step_model = DistributedDataParallel(model) if world > 1 else model  # torchrun: one model over the processes
+    step_model = torch.compile(step_model) if cfg["compile"] else step_model  # `model` keeps the weights to save
     run, done, examples_seen = start_or_resume(cfg, resume_point, model, optimizer, scaler)
     print(f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; classes {', '.join(class_names)}")
     started, metrics = time.time(), None
     for epoch in range(done + 1, cfg["n_epochs"] + 1):
-        seed_epoch(cfg["seed"], epoch, shuffle)
+        order[:] = shuffle_epoch(cfg["seed"], epoch, len(splits["train"]), rank, world)
         examples_seen = train_one_epoch(train_loader, step_model, loss_fn, optimizer, scaler, autocast, cfg, device,
                                         examples_seen, run)
         metrics, predictions, samples = evaluate_splits(eval_loaders, step_model, loss_fn, autocast, cfg, device)
-        check_loss(metrics["train_loss"], f"in epoch {epoch}", cfg, limit=1000 * math.log(len(class_names)))
-        pictures = captioned_batches(samples, predictions, splits, class_names) if (
+        check_loss(metrics["train_loss"], epoch, cfg, len(class_names))
+        pictures = captioned_batches(samples, predictions, splits, class_names, cfg["grayscale"]) if (
             cfg["log_images"] and epoch == cfg["n_epochs"]) else {}
         run.log({"epoch": epoch, **metrics, **pictures})
-        save_resume_point(cfg, epoch, examples_seen, run, model, optimizer, scaler)
+        if rank == 0:  # under torchrun, the first process writes the files
+            save_resume_point(cfg, epoch, examples_seen, run, model, optimizer, scaler)
         print(f"epoch {epoch}/{cfg['n_epochs']}: " + "  ".join(
             f"{split} acc {metrics[f'{split}_accuracy']:.1%} loss {metrics[f'{split}_loss']:.3f}" for split in splits))
     if metrics is None:  # resumed after the last epoch: only the results are left to write
         metrics, predictions, _ = evaluate_splits(eval_loaders, step_model, loss_fn, autocast, cfg, device)
     return finish(cfg, run, model, class_names, metrics, predictions["test"], splits["test"].labels, precision,
-                  time.time() - started, examples_seen)
+                  time.time() - started, examples_seen) if rank == 0 else metrics
 
 
 # ----------------------------------------------------------------------------- logging / reporting
 
 
-def captioned_batches(samples, predictions, splits, names):
-    """Each split's first batch as 8-bit pictures for wandb, captioned `<predicted> / <true>`."""
-    return {f"predictions/{split}": [wandb.Image(viewable(x), caption=f"{names[p]} / {names[t]}") for x, p, t
+def captioned_batches(samples, predictions, splits, names, grayscale):
+    """Each split's first batch as pictures for wandb, captioned `<predicted> / <true>`."""
+    return {f"predictions/{split}": [wandb.Image(viewable(x, grayscale), caption=f"{names[p]} / {names[t]}") for x, p, t
                                      in zip(inputs, predictions[split].tolist(), splits[split].labels.tolist())]
             for split, inputs in samples.items()}
-
-
-def per_class_accuracy(predictions, labels, class_names):
-    return {name: (predictions[labels == i] == i).float().mean().item()
-            for i, name in enumerate(class_names) if (labels == i).any()}
 
 
 def finish(cfg, run, model, class_names, metrics, predictions, labels, precision, seconds, examples_seen):
     """Save the model and the summary, log the final figures and a confusion matrix, print the report."""
     run_dir = Path(cfg["out_dir"]) / cfg["run_name"]
-    per_class = per_class_accuracy(predictions, labels, class_names)
+    per_class = {name: (predictions[labels == i] == i).float().mean().item()  # classes the split shows
+                 for i, name in enumerate(class_names) if (labels == i).any()}
     save_atomically({"format": CHECKPOINT_FORMAT, "model_state": model.state_dict(), "settings": cfg,
                      "class_names": class_names}, run_dir / "model.pth")
     summary = {**metrics, "epochs": cfg["n_epochs"], "num_parameters": count_parameters(model),
@@ -409,6 +403,10 @@ def finish(cfg, run, model, class_names, metrics, predictions, labels, precision
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     run.log({"test_confusion_matrix": wandb.plot.confusion_matrix(
         y_true=labels.tolist(), preds=predictions.tolist(), class_names=class_names)})
+    if cfg["log_model"]:  # offline, `wandb sync` uploads it with the run
+        artifact = wandb.Artifact(re.sub(r"[^\w.-]", "-", cfg["run_name"]) + "-model", type="model", metadata=cfg)
+        artifact.add_file(str(run_dir / "model.pth"))
+        run.log_artifact(artifact)
     run.summary.update({**metrics, "num_parameters": summary["num_parameters"], "seconds": seconds,
                         **{f"test_accuracy/{name}": accuracy for name, accuracy in per_class.items()}})
     run.finish()
@@ -423,8 +421,8 @@ def finish(cfg, run, model, class_names, metrics, predictions, labels, precision
 
 
 def start_wandb(cfg, resume_id=None):
-    """A wandb run that never waits at a login prompt: online with wandb credentials, else offline into ./wandb
-    (`wandb sync` uploads it later); WANDB_MODE, when set, decides. A server silent for 15 s means offline."""
+    """A wandb run, never waiting at a login prompt: online with credentials, else (or if the server is silent for 15 s)
+    offline into ./wandb, for `wandb sync` to upload; WANDB_MODE, when set, decides."""
     online = False
     with contextlib.suppress(Exception):  # credentials wandb cannot read are no credentials
         online = wandb.login(prompt=False, verify=False)
@@ -482,8 +480,8 @@ def main(argv=None):
         cfg, command = parse_settings(argv)
         if command.predict:
             predict(cfg, command.predict)
-        else:
-            with claim_run_folder(cfg):  # stops at once if it cannot be written, or another live run writes there
+        else:  # the first process claims the folder: it stops at once if it cannot be written, or is in use
+            with claim_run_folder(cfg) if join_torchrun(cfg) == 0 else contextlib.nullcontext():
                 train(*load_resume_point(cfg, command.given) if command.resume else (cfg,))
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -499,6 +497,9 @@ def main(argv=None):
         print(f"Stopped. Carry on from the last finished epoch with: {command_line(argv, '--resume')}" if saved
               else "Stopped before the first epoch finished; nothing was saved.", file=sys.stderr)
         return 130
+    finally:
+        if dist.is_initialized():  # under torchrun
+            dist.destroy_process_group()
     return 0
 
 
@@ -523,10 +524,8 @@ class Diverged(Exception):
     """The training loss is no longer a number, or far past guessing's: (message, a learning rate to try)."""
 
 
-
 def settings_block():
-    """[(NAME, default, comment)] for each setting at the top of this file, read from the file itself, so
-    that --help, the flags and the wandb config never drift from it."""
+    """[(NAME, default, comment)] for each setting at the top, read from this file: --help never drifts from it."""
     lines = Path(__file__).read_text(encoding="utf-8").splitlines()
     start, settings = lines.index("# " + "-" * 77 + " settings"), []
     for number, line in enumerate(lines[start + 1:lines.index("# " + "-" * 77 + " end of settings")], start + 2):
@@ -553,15 +552,12 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}{hints} (see --help)\n")
 
 
-def true_or_false(text):  # a boolean flag's value, as a wandb sweep agent passes it: --grayscale=True
-    if text.lower() not in ("true", "false", "1", "0"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not True or False")
-    return text.lower() in ("true", "1")
+def true_or_false(text):  # a boolean flag's value, as a wandb sweep agent writes it: --grayscale=True
+    return ("false", "true").index(text.lower()) == 1  # anything else: "invalid true_or_false value"
 
 
 def parse_settings(argv):
-    """The settings {lower_case_name: value}, command-line overrides included, and the command's own options:
-    predict, resume, and `given` (the settings named on the command line, even at their default value)."""
+    """The settings {name: value} as the command line sets them; its predict, resume and `given` (settings it names)."""
     parser = Parser(prog=Path(__file__).name, description=__doc__.split("\n\n")[0], allow_abbrev=False)
     for name, default, comment in settings_block():
         flag, help = "--" + name.lower(), f"{comment} (default: {default})"
@@ -599,13 +595,12 @@ def check_settings(cfg):
 
 
 def command_line(argv, *extra):
-    """The command that ran, as one could paste it: without --resume, and with `extra` ("--name=value") in place
-    of the flags of the same names."""
+    """The command that ran, to paste: without --resume, with `extra` ("--name=value") replacing the same flags."""
     names = {"--resume"} | {flag.split("=")[0] for flag in extra}
     names |= {alias for name in names for alias in ALIASES.get(name[2:].upper(), [])}
     kept = [arg for arg, before in zip(argv, [None, *argv]) if arg.split("=")[0] not in names and before not in names]
-    return shlex.join(["python", Path(__file__).name, *kept, *extra])
-
+    start = ["torchrun", f"--nproc_per_node={os.environ.get('LOCAL_WORLD_SIZE')}"] if "WORLD_SIZE" in os.environ else []
+    return shlex.join([*(start or ["python"]), Path(__file__).name, *kept, *extra])
 
 
 @contextlib.contextmanager
@@ -631,8 +626,7 @@ def reading(csv_file):
 
 
 def check_labels(csv_file, frame, data_column):
-    """Each row's label_idx as a tensor, and {label_idx: label}; a UserError lists every problem: a missing
-    column, no rows, an empty label, a label_idx that is not a class number, a pair at odds with an earlier row."""
+    """Each row's label_idx as a tensor, and {label_idx: label}; a UserError lists every problem with them."""
     missing = [column for column in (data_column, "label", "label_idx") if column not in frame.columns]
     if missing or frame.empty:
         raise UserError(f"{csv_file} has no column {', '.join(missing)} (its header has {', '.join(frame.columns)}): "
@@ -654,8 +648,7 @@ def check_labels(csv_file, frame, data_column):
 
 
 def class_names(splits):
-    """The class names in label_idx order, once every split agrees with the training split on them and the
-    class numbers run 0, 1, 2, ..."""
+    """The class names in label_idx order, once the splits agree on them and the numbers run 0, 1, 2, ..."""
     names, problems, train_file = splits["train"].label_names, [], splits["train"].csv_file
     for data in splits.values():
         for number, label in data.label_names.items():
@@ -685,17 +678,14 @@ def listing(title, problems, limit=20):
     return title + ":\n" + "\n".join(f"  {problem}" for problem in problems[:limit] + more)
 
 
-
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu")
+def pick_device(name):  # "auto": cuda, then mps, then cpu
+    return torch.device(name if name != "auto" else "cuda" if torch.cuda.is_available() else
+                        "mps" if torch.backends.mps.is_available() else "cpu")
 
 
 def choose_precision(cfg, device, cpu=None, gpu_capability=None):
-    """(MIXED_PRECISION to use, the model's memory format), printed with the reason. A GPU uses bf16 where it
-    computes it natively (compute capability 8.0 and up), else fp16 (a T4 or V100 only emulates bf16). A CPU
-    follows what was measured per CPU and model (bench/README.md); the tests pass fake `cpu` and `gpu_capability`."""
+    """(MIXED_PRECISION to use, the model's memory format), printed with the reason: on a GPU, bf16 where it is
+    native (compute capability 8.0 and up, not a T4 or V100); on a CPU, as measured (bench/README.md)."""
     setting, model, cpu = cfg["mixed_precision"], cfg["model"], cpu or cpu_features()
     if device.type == "cuda" and setting == "auto":
         precision, why = ("bf16", "this GPU has native bf16") if (gpu_capability or torch.cuda.get_device_capability(
@@ -722,15 +712,13 @@ def choose_precision(cfg, device, cpu=None, gpu_capability=None):
 
 
 def cpu_features(capabilities=None, onednn_isa=None):
-    """What this CPU offers for bf16, as torch reads it (an older torch cannot: no bf16): {"amd", "avx512_bf16", "amx"}.
-    oneDNN capped below its bf16 instruction sets (ONEDNN_MAX_CPU_ISA, as the benchmarks do) emulates bf16."""
+    """{"amd", "avx512_bf16", "amx"} as torch reads them, less what ONEDNN_MAX_CPU_ISA caps (then bf16 is emulated)."""
     capabilities = getattr(torch.cpu, "get_capabilities", dict)() if capabilities is None else capabilities
     isa = (os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL") if onednn_isa is None else onednn_isa).upper()
     bf16 = isa in ("", "ALL") or any(name in isa for name in ("BF16", "AMX", "FP16", "AVX10"))
     return {"amd": "AMD" in str(capabilities.get("cpu_name", "")).upper(),
             "avx512_bf16": bool(capabilities.get("avx512_bf16")) and bf16,
             "amx": bool(capabilities.get("amx_bf16")) and bf16 and (isa in ("", "ALL") or "AMX" in isa)}
-
 
 
 def save_atomically(obj, path):
@@ -744,8 +732,7 @@ def save_atomically(obj, path):
 
 
 def load_resume_point(cfg, given):
-    """(settings, resume point) of the stopped run RUN_NAME; a UserError when there is none, it cannot be read,
-    the command changes a setting that changes what is learned, or nothing is left to train."""
+    """(settings, resume point) of the stopped run RUN_NAME, or a UserError saying why it cannot carry on."""
     path = Path(cfg["out_dir"]) / cfg["run_name"] / "resume.pth"
     try:
         point = torch.load(path, map_location="cpu", weights_only=True)
@@ -769,31 +756,44 @@ def load_resume_point(cfg, given):
 
 @contextlib.contextmanager
 def claim_run_folder(cfg):
-    """Create OUT_DIR/RUN_NAME and lock it while this run lives: a folder that cannot be written, or that another
-    live run is writing to (two runs of one RUN_NAME overwrite each other's files), stops the run at once."""
+    """OUT_DIR/RUN_NAME, created and locked while this run lives; one it cannot write, or another run's, stops it."""
     run_dir = Path(cfg["out_dir"]) / cfg["run_name"]
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         lock = open(run_dir / "run.lock", "a+")
+        if os.name == "posix":  # lifted when this process ends, however it ends (Windows: runs are not locked)
+            import fcntl
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise UserError(f"another run (process {(run_dir / 'run.lock').read_text().strip() or '?'}) is writing to "
+                        f"{run_dir}: wait for it to end, or give this one another --run_name.") from None
     except OSError as error:
         raise UserError(f"cannot write to {run_dir} ({error.strerror or error}): pass --out_dir a folder you can "
                         f"write to.") from None
     with lock:
-        try:
-            import fcntl  # not on Windows, whose runs are not locked
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # lifted when this process ends, however it ends
-        except ImportError:
-            pass
-        except OSError:
-            lock.seek(0)
-            raise UserError(f"another run (process {lock.read().strip() or '?'}) is writing to {run_dir}: wait for "
-                            f"it to end, or give this one another --run_name.") from None
         lock.truncate(0)
         print(os.getpid(), file=lock, flush=True)
         try:
             yield
         finally:
             Path(lock.name).unlink(missing_ok=True)
+
+
+def processes():
+    """(this process's rank, the number of processes): (0, 1) unless under torchrun."""
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
+def join_torchrun(cfg):
+    """Under torchrun, join the other processes (NCCL on GPUs, else gloo); only the first prints. Returns the rank."""
+    if "WORLD_SIZE" in os.environ and not dist.is_initialized():
+        on_gpu = torch.cuda.is_available() and cfg["device"] in ("auto", "cuda")
+        if on_gpu:
+            torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+        dist.init_process_group("nccl" if on_gpu else "gloo")
+        if dist.get_rank() > 0:
+            sys.stdout, os.environ["WANDB_MODE"] = open(os.devnull, "w"), "disabled"
+    return processes()[0]
 
 
 if __name__ == "__main__":

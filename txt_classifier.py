@@ -6,10 +6,10 @@
     python txt_classifier.py --batch_size 1 --max_len -1 --length_histogram
     python txt_classifier.py --repeats 3              # three seeds: mean and spread of accuracy
     python txt_classifier.py --predict article.txt    # or --predict - to read standard input
-    python txt_classifier.py --help                   # every setting with its default
+    torchrun --standalone --nproc_per_node=2 txt_classifier.py   # one run over two processes (BATCH_SIZE each)
 
 Every UPPER_CASE setting below can be edited here or given on the command line by its lower-case
-name (`--n_epochs 2`, `--bidirectional`, `--bidirectional=False`). Metrics go to Weights & Biases
+name (`--n_epochs 2`, `--bidirectional=False`; `--help` lists them). Metrics go to Weights & Biases
 (offline into ./wandb without an account: `wandb sync` uploads them later), the model and a summary
 to OUT_DIR/RUN_NAME/. Ctrl-C stops a run; the same command plus --resume carries on from the last
 finished epoch. Read from the top; below main(), a marked line starts machinery you can skip.
@@ -37,9 +37,11 @@ from tokenize import COMMENT, TokenError, generate_tokens  # read the settings b
 
 import pandas as pd
 import torch
+import torch.distributed as dist
 import wandb
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm import tqdm
 
 # ----------------------------------------------------------------------------- settings
@@ -47,7 +49,7 @@ DATA_DIR = "./data"  # folder holding txt_train.csv, txt_val.csv and txt_test.cs
 MODEL = "bow"  # "bow" (bag of words, nn.EmbeddingBag) or "lstm"
 OPTIMIZER = "adam"  # "adam", "sgd" (the course baseline runs it with learning rate 5) or "adamw"
 LEARNING_RATE = 0.01  # optimiser step size (the course starts Adam at 0.001; the README says why 0.01)
-BATCH_SIZE = 32  # articles per optimiser step
+BATCH_SIZE = 32  # articles per optimiser step (per process, under torchrun)
 EVAL_BATCH_SIZE = 64  # articles per batch when only measuring
 N_EPOCHS = 20  # passes over the training split
 EMBED_DIM = 128  # size of each word's embedding vector
@@ -59,6 +61,7 @@ MIN_FREQ = 1  # a word needs this many training occurrences to get its own embed
 UNK_DROPOUT = 0.1  # share of training tokens turned into <unk> each batch, so <unk> learns what an unknown word means
 BUCKET_BY_LENGTH = True  # batch articles of similar length together, so the LSTM skips most padding
 LENGTH_HISTOGRAM = False  # save and log a histogram of training article lengths
+LOG_MODEL = False  # log model.pth to wandb as an artifact of type "model"
 REPEATS = 1  # train with seeds SEED .. SEED+REPEATS-1 and report mean and spread
 SEED = 0  # same seed, same data, same machine: same numbers
 RUN_NAME = "txt-classifier"  # wandb run name, and the folder under OUT_DIR
@@ -79,8 +82,7 @@ def tokenize(text):
 
 
 class Vocab:
-    """Token <-> id. Id 0 is padding and id 1 every word not seen in training; no text reaches either (a
-    "<pad>" written in an article is a word like any other)."""
+    """Token <-> id: 0 is padding, 1 any word training never saw; no text reaches either ("<pad>" in text is a word)."""
 
     def __init__(self, itos):
         self.itos = itos
@@ -103,8 +105,7 @@ def text_transform(text, vocab, max_len):
 
 
 class CsvTextDataset(Dataset):
-    """One split of a course CSV, as (token ids, label_idx) pairs. Each article is tokenised once, here, not
-    once per epoch. The training split builds the vocabulary (`vocab` None); the others are given it."""
+    """One split of a course CSV as (token ids, label_idx), tokenised once, here; training builds the vocabulary."""
 
     def __init__(self, csv_file, vocab=None, max_len=MAX_LEN, min_freq=MIN_FREQ):
         with reading(csv_file):  # a missing or malformed file stops with one line saying what to fix
@@ -123,24 +124,30 @@ class CsvTextDataset(Dataset):
         return self.token_ids[idx], self.labels[idx]
 
 
-class LengthBuckets(Sampler):
-    """Batches of articles of similar length, so the LSTM reads little padding. Training (`generator`
-    given): sorted by length times a random factor from 0.7 to 1.3, cut in batches, batches shuffled, so
-    an article meets new neighbours every epoch. Evaluation: sorted by length."""
+def by_length(lengths, batch_size):
+    """Evaluation batches: the articles in order of length, so that the LSTM reads little padding."""
+    order = torch.tensor(lengths).argsort(stable=True).tolist()
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
-    def __init__(self, lengths, batch_size, generator=None):
-        self.lengths, self.batch_size, self.generator = torch.tensor(lengths, dtype=torch.float), batch_size, generator
 
-    def __iter__(self):
-        noise = 0.7 + 0.6 * torch.rand(len(self.lengths), generator=self.generator) if self.generator else 1
-        order = (self.lengths * noise).argsort(stable=True).tolist()  # evaluation (no generator): by length
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        if self.generator:
-            batches = [batches[i] for i in torch.randperm(len(batches), generator=self.generator).tolist()]
-        return iter(batches)
-
-    def __len__(self):
-        return math.ceil(len(self.lengths) / self.batch_size)
+def epoch_batches(cfg, lengths, epoch, rank=0, world=1):
+    """This process's training batches for an epoch, drawn from SEED and the epoch (so --resume redoes it exactly;
+    torch's generator, seeded from a stream of its own, draws UNK_DROPOUT). BUCKET_BY_LENGTH: articles sorted by
+    length times 0.7 to 1.3, batched, batches shuffled. Under torchrun each BATCH_SIZE x processes is shared out."""
+    shuffle, other = (int.from_bytes(hashlib.sha256(f"{cfg['seed']}/{name}/{epoch}".encode()).digest()[:8], "little")
+                      for name in ("shuffle", "global"))
+    torch.manual_seed(other)
+    generator, size = torch.Generator().manual_seed(shuffle), cfg["batch_size"] * world
+    if cfg["bucket_by_length"]:
+        noise = 0.7 + 0.6 * torch.rand(len(lengths), generator=generator)
+        order = (torch.tensor(lengths, dtype=torch.float) * noise).argsort(stable=True).tolist()
+    else:
+        order = torch.randperm(len(lengths), generator=generator).tolist()
+    order += order[:-len(order) % world]  # as many for every process: they step together
+    batches = [order[i:i + size] for i in range(0, len(order), size)]
+    if cfg["bucket_by_length"]:  # not from the shortest to the longest
+        batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+    return [batch[rank::world] for batch in batches]
 
 
 def load_splits(cfg):
@@ -164,8 +171,7 @@ def load_splits(cfg):
 
 
 def unk_dropout(token_ids, share):
-    """UNK_DROPOUT: this share of a training batch's real tokens becomes <unk>, which otherwise never trains (every
-    training word has an id), while a tenth of a real test article is new words. Seeded anew every epoch."""
+    """UNK_DROPOUT: this share of a batch's real tokens becomes <unk>, which would never train otherwise."""
     drop = (torch.rand(token_ids.shape, device=token_ids.device) < share) & (token_ids != PAD_IDX)
     return token_ids.masked_fill(drop, UNK_IDX)
 
@@ -186,14 +192,10 @@ class BagOfWords(nn.Module):
 
 
 class LSTMClassifier(nn.Module):
-    """Embedding, LSTM, max over time of the outputs at real words, then a small linear head.
-
-    Padding cannot change a prediction: it comes after an article's last word, so reading forwards, the
-    outputs at the real words never see it, and the mask keeps padded steps out of the max. Reading
-    backwards (BIDIRECTIONAL), a second LSTM reads each article reversed within its own length, so it too
-    meets the real words before any padding; its outputs are put back in reading order and joined to the
-    forward ones. (One nn.LSTM(bidirectional=True) would read the padding first backwards unless the batch
-    were packed, and packed sequences train about 20x slower on a CPU.)"""
+    """Embedding, LSTM, max over time of the outputs at real words, then a small linear head. Padding cannot change
+    a prediction: it comes after the last word, and the mask keeps it out of the max. BIDIRECTIONAL adds an LSTM
+    reading each article reversed within its own length (PyTorch's bidirectional LSTM would read the padding first
+    unless the batch were packed, about 20x slower on a CPU), its outputs put back in order and joined."""
 
     def __init__(self, vocab_size, embed_dim, hidden_dim, num_classes, pad_idx=PAD_IDX, num_layers=1,
                  bidirectional=False):
@@ -248,8 +250,8 @@ def count_parameters(model):
 
 
 def train_one_epoch(dataloader, model, loss_fn, optimizer, cfg, device, examples_seen, run):
-    """One pass over the training split; returns the number of examples seen so far. Each batch's loss goes
-    to wandb, against the examples seen."""
+    """One pass over the training split, each batch's loss logged against the examples seen, returned."""
+    world = processes()[1]  # under torchrun, the number of processes
     model.train()
     for X, y in tqdm(dataloader, desc="  train", leave=False, mininterval=1 if sys.stderr.isatty() else 30):
         X, y = X.to(device), y.to(device)
@@ -259,9 +261,8 @@ def train_one_epoch(dataloader, model, loss_fn, optimizer, cfg, device, examples
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        examples_seen, batch_loss = examples_seen + len(y), loss.item()
-        check_loss(batch_loss, f"after {examples_seen} examples", cfg)
-        run.log({"batch_loss": batch_loss, "examples_seen": examples_seen})
+        examples_seen += len(y) * world
+        run.log({"batch_loss": loss.item(), "examples_seen": examples_seen})
     return examples_seen
 
 
@@ -289,18 +290,12 @@ def evaluate_splits(eval_loaders, model, loss_fn, device):
     return metrics, probabilities
 
 
-def check_loss(loss, where, cfg):
-    """Stop a run whose training loss is not a number: its steps are too large."""
+def check_loss(loss, epoch, cfg):
+    """Stop a run whose training loss is no longer a number (the same on every process, under torchrun)."""
     if not math.isfinite(loss):
         rate, good = cfg["learning_rate"], 5.0 if cfg["optimizer"] == "sgd" else 0.01  # the rates that work here
-        raise Diverged(f"the training loss became {loss} {where}: {cfg['optimizer']} with learning rate {rate:g} "
-                       f"takes steps too large for this model", good if rate > good else rate / 10)
-
-
-def seed_epoch(seed, epoch, shuffle):
-    """Seed the epoch's draws (order: `shuffle`; UNK_DROPOUT: torch's) from SEED, stream and epoch: resumes exactly."""
-    for name, generator in (("shuffle", shuffle), ("global", torch)):
-        generator.manual_seed(int.from_bytes(hashlib.sha256(f"{seed}/{name}/{epoch}".encode()).digest()[:8], "little"))
+        raise Diverged(f"the training loss became {loss} in epoch {epoch}: {cfg['optimizer']} with learning rate "
+                       f"{rate:g} takes steps too large for this model", good if rate > good else rate / 10)
 
 
 def save_resume_point(cfg, epoch, examples_seen, run, model, optimizer):
@@ -323,49 +318,45 @@ def start_or_resume(cfg, point, model, optimizer):
 
 
 def train(cfg, resume_point=None):
-    """Train and evaluate one model as `cfg` says (carrying on from `resume_point`, if given), logging to
-    wandb; save model.pth and summary.json in OUT_DIR/RUN_NAME and return the summary."""
+    """Train, evaluate and log one model as `cfg` says (from `resume_point`, if given); save and return its summary."""
     device, (splits, class_names) = pick_device(cfg["device"]), load_splits(cfg)
-    vocab = splits["train"].vocab
-    shuffle = torch.Generator()  # draws the order of the training articles, anew every epoch
-    if cfg["bucket_by_length"]:
-        batches = LengthBuckets(splits["train"].lengths, cfg["batch_size"], generator=shuffle)
-        train_loader = DataLoader(splits["train"], batch_sampler=batches)
-    else:
-        train_loader = DataLoader(splits["train"], batch_size=cfg["batch_size"], shuffle=True, generator=shuffle)
+    vocab, (rank, world) = splits["train"].vocab, processes()
+    batches = []  # this process's batches of the training split, drawn anew every epoch
+    train_loader = DataLoader(splits["train"], batch_sampler=batches)
     eval_batch = cfg["eval_batch_size"] if cfg["max_len"] != -1 else 1  # articles of their own lengths: one by one
-    eval_loaders = {name: DataLoader(split, batch_sampler=LengthBuckets(split.lengths, eval_batch))
+    eval_loaders = {name: DataLoader(split, batch_sampler=by_length(split.lengths, eval_batch))
                     for name, split in splits.items()}
     torch.manual_seed(cfg["seed"])
     model = build_model(cfg, len(vocab.itos), len(class_names)).to(device)
     loss_fn = nn.CrossEntropyLoss()  # the batch's mean, as in the course's text starter
     optimizer = build_optimizer(cfg, model)
+    step_model = DistributedDataParallel(model) if world > 1 else model  # torchrun: one model over the processes
     run, done, examples_seen = start_or_resume(cfg, resume_point, model, optimizer)
     print(f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; seed {cfg['seed']}")
-    if cfg["length_histogram"]:
+    if cfg["length_histogram"] and rank == 0:
         log_length_histogram(run, splits["train"].articles, cfg)
     started, metrics = time.time(), None
     for epoch in range(done + 1, cfg["n_epochs"] + 1):
         epoch_started = time.time()
-        seed_epoch(cfg["seed"], epoch, shuffle)
-        examples_seen = train_one_epoch(train_loader, model, loss_fn, optimizer, cfg, device, examples_seen, run)
+        batches[:] = epoch_batches(cfg, splits["train"].lengths, epoch, rank, world)
+        examples_seen = train_one_epoch(train_loader, step_model, loss_fn, optimizer, cfg, device, examples_seen, run)
         metrics, probabilities = evaluate_splits(eval_loaders, model, loss_fn, device)
-        check_loss(metrics["train_loss"], f"in epoch {epoch}", cfg)
+        check_loss(metrics["train_loss"], epoch, cfg)
         metrics["epoch_seconds"] = time.time() - epoch_started
         run.log({"epoch": epoch, **metrics})
-        save_resume_point(cfg, epoch, examples_seen, run, model, optimizer)
+        if rank == 0:  # under torchrun, the first process writes the files
+            save_resume_point(cfg, epoch, examples_seen, run, model, optimizer)
         print(f"epoch {epoch}/{cfg['n_epochs']} ({metrics['epoch_seconds']:.1f} s): " + "  ".join(
             f"{split} acc {metrics[f'{split}_accuracy']:.1%} loss {metrics[f'{split}_loss']:.3f}" for split in splits))
     if metrics is None:  # resumed after the last epoch: only the results are left to write
         metrics, probabilities = evaluate_splits(eval_loaders, model, loss_fn, device)
     return finish(cfg, run, model, vocab, class_names, metrics, probabilities["test"], splits["test"],
-                  time.time() - started, examples_seen)
+                  time.time() - started, examples_seen) if rank == 0 else metrics
 
 
 def train_repeats(cfg, given=None):
-    """Train REPEATS times, with seeds SEED, SEED+1, ..., each in its own folder OUT_DIR/RUN_NAME/seed-N, and
-    report the mean and spread of accuracy. With `given` (--resume), finished repeats are not trained again
-    and the stopped one carries on."""
+    """Train REPEATS times, seeds SEED, SEED+1, ... in OUT_DIR/RUN_NAME/seed-N, and report the mean and spread of
+    accuracy. With `given` (--resume), finished repeats are not trained again and the stopped one carries on."""
     if cfg["repeats"] == 1:
         return train(*load_resume_point(cfg, given) if given is not None else (cfg,))
     summaries = []
@@ -392,8 +383,8 @@ def train_repeats(cfg, given=None):
 
 
 def start_wandb(cfg, resume_id=None):
-    """A wandb run that never waits at a login prompt: online with wandb credentials, else offline into ./wandb
-    (`wandb sync` uploads it later); WANDB_MODE, when set, decides. A server silent for 15 s means offline."""
+    """A wandb run, never waiting at a login prompt: online with credentials, else (or if the server is silent for 15 s)
+    offline into ./wandb, for `wandb sync` to upload; WANDB_MODE, when set, decides."""
     online = False
     with contextlib.suppress(Exception):  # credentials wandb cannot read are no credentials
         online = wandb.login(prompt=False, verify=False)
@@ -417,9 +408,7 @@ def start_wandb(cfg, resume_id=None):
 
 def log_length_histogram(run, articles, cfg):
     """Save, log and describe a histogram of the training articles' lengths in tokens (no truncation, no padding)."""
-    import matplotlib  # imported only here: most runs draw nothing
-    matplotlib.use("Agg")  # draw to files: works without a screen
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # imported only here: most runs draw nothing
     lengths, cut = [len(tokenize(article)) for article in articles], cfg["max_len"] if cfg["max_len"] > 0 else MAX_LEN
     name = "MAX_LEN" if cfg["max_len"] > 0 else "the default MAX_LEN"  # this run cuts nothing
     path = Path(cfg["out_dir"]) / cfg["run_name"] / "length_histogram.png"
@@ -438,8 +427,7 @@ def log_length_histogram(run, articles, cfg):
 
 
 def finish(cfg, run, model, vocab, class_names, metrics, probabilities, test_split, seconds, examples_seen):
-    """Save the model and the summary, log the final figures, the misclassified test articles and a
-    confusion matrix, and print the report."""
+    """Save the model and summary; log the final figures, misclassified test articles, confusion matrix; report."""
     run_dir, predictions = Path(cfg["out_dir"]) / cfg["run_name"], probabilities.argmax(dim=1)
     save_atomically({"format": CHECKPOINT_FORMAT, "model_state": model.state_dict(), "settings": cfg,
                      "vocab": vocab.itos, "class_names": class_names}, run_dir / "model.pth")
@@ -448,13 +436,16 @@ def finish(cfg, run, model, vocab, class_names, metrics, probabilities, test_spl
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     wrong = sorted((i for i, label in enumerate(test_split.labels) if predictions[i] != label),
                    key=lambda i: -probabilities[i].max().item())  # the most confident mistakes first
+    if cfg["log_model"]:  # offline, `wandb sync` uploads it with the run
+        artifact = wandb.Artifact(re.sub(r"[^\w.-]", "-", cfg["run_name"]) + "-model", type="model", metadata=cfg)
+        artifact.add_file(str(run_dir / "model.pth"))
+        run.log_artifact(artifact)
     run.log({"misclassified_test_articles": wandb.Table(columns=["title", "true", "predicted", "confidence"], data=[
         [test_split.articles[i].strip().split("\n")[0][:120], class_names[test_split.labels[i]],
          class_names[predictions[i]], round(probabilities[i].max().item(), 4)] for i in wrong[:20]]),
              "test_confusion_matrix": wandb.plot.confusion_matrix(
                  y_true=test_split.labels.tolist(), preds=predictions.tolist(), class_names=class_names)})
-    run.summary.update({**metrics, "num_parameters": summary["num_parameters"], "optimizer": cfg["optimizer"],
-                        "seconds": seconds})
+    run.summary.update({k: v for k, v in summary.items() if k != "settings"} | {"optimizer": cfg["optimizer"]})
     run.finish()
     (run_dir / "resume.pth").unlink(missing_ok=True)  # finished: nothing is left to resume
     print(f"\n{cfg['run_name']}: {cfg['model']}, {cfg['optimizer']} learning rate {cfg['learning_rate']}, "
@@ -510,8 +501,8 @@ def main(argv=None):
         cfg, command = parse_settings(argv)
         if command.predict:
             predict(cfg, command.predict)
-        else:
-            with claim_run_folder(cfg):  # stops at once if it cannot be written, or another live run writes there
+        else:  # the first process claims the folder: it stops at once if it cannot be written, or is in use
+            with claim_run_folder(cfg) if join_torchrun(cfg) == 0 else contextlib.nullcontext():
                 train_repeats(cfg, command.given if command.resume else None)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -527,6 +518,9 @@ def main(argv=None):
         print(f"Stopped. Carry on from the last finished epoch with: {command_line(argv, '--resume')}" if saved
               else "Stopped before the first epoch finished; nothing was saved.", file=sys.stderr)
         return 130
+    finally:
+        if dist.is_initialized():  # under torchrun
+            dist.destroy_process_group()
     return 0
 
 
@@ -552,8 +546,7 @@ class Diverged(Exception):
 
 
 def settings_block():
-    """[(NAME, default, comment)] for each setting at the top of this file, read from the file itself, so
-    that --help, the flags and the wandb config never drift from it."""
+    """[(NAME, default, comment)] for each setting at the top, read from this file: --help never drifts from it."""
     lines = Path(__file__).read_text(encoding="utf-8").splitlines()
     start, settings = lines.index("# " + "-" * 77 + " settings"), []
     for number, line in enumerate(lines[start + 1:lines.index("# " + "-" * 77 + " end of settings")], start + 2):
@@ -580,15 +573,12 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}{hints} (see --help)\n")
 
 
-def true_or_false(text):  # a boolean flag's value, as a wandb sweep agent passes it: --bidirectional=True
-    if text.lower() not in ("true", "false", "1", "0"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not True or False")
-    return text.lower() in ("true", "1")
+def true_or_false(text):  # a boolean flag's value, as a wandb sweep agent writes it: --bidirectional=True
+    return ("false", "true").index(text.lower()) == 1  # anything else: "invalid true_or_false value"
 
 
 def parse_settings(argv):
-    """The settings {lower_case_name: value}, command-line overrides included, and the command's own options:
-    predict, resume, and `given` (the settings named on the command line, even at their default value)."""
+    """The settings {name: value} as the command line sets them; its predict, resume and `given` (settings it names)."""
     parser = Parser(prog=Path(__file__).name, description=__doc__.split("\n\n")[0], allow_abbrev=False)
     for name, default, comment in settings_block():
         flag, help = "--" + name.lower(), f"{comment} (default: {default})"
@@ -629,12 +619,12 @@ def check_settings(cfg):
 
 
 def command_line(argv, *extra):
-    """The command that ran, as one could paste it: without --resume, and with `extra` ("--name=value") in place
-    of the flags of the same names."""
+    """The command that ran, to paste: without --resume, with `extra` ("--name=value") replacing the same flags."""
     names = {"--resume"} | {flag.split("=")[0] for flag in extra}
     names |= {alias for name in names for alias in ALIASES.get(name[2:].upper(), [])}
     kept = [arg for arg, before in zip(argv, [None, *argv]) if arg.split("=")[0] not in names and before not in names]
-    return shlex.join(["python", Path(__file__).name, *kept, *extra])
+    start = ["torchrun", f"--nproc_per_node={os.environ.get('LOCAL_WORLD_SIZE')}"] if "WORLD_SIZE" in os.environ else []
+    return shlex.join([*(start or ["python"]), Path(__file__).name, *kept, *extra])
 
 
 @contextlib.contextmanager
@@ -660,8 +650,7 @@ def reading(csv_file):
 
 
 def check_labels(csv_file, frame, data_column):
-    """Each row's label_idx as a tensor, and {label_idx: label}; a UserError lists every problem: a missing
-    column, no rows, an empty label, a label_idx that is not a class number, a pair at odds with an earlier row."""
+    """Each row's label_idx as a tensor, and {label_idx: label}; a UserError lists every problem with them."""
     missing = [column for column in (data_column, "label", "label_idx") if column not in frame.columns]
     if missing or frame.empty:
         raise UserError(f"{csv_file} has no column {', '.join(missing)} (its header has {', '.join(frame.columns)}): "
@@ -683,8 +672,7 @@ def check_labels(csv_file, frame, data_column):
 
 
 def class_names(splits):
-    """The class names in label_idx order, once every split agrees with the training split on them and the
-    class numbers run 0, 1, 2, ..."""
+    """The class names in label_idx order, once the splits agree on them and the numbers run 0, 1, 2, ..."""
     names, problems, train_file = splits["train"].label_names, [], splits["train"].csv_file
     for data in splits.values():
         for number, label in data.label_names.items():
@@ -727,10 +715,9 @@ def listing(title, problems, limit=20):
     return title + ":\n" + "\n".join(f"  {problem}" for problem in problems[:limit] + more)
 
 
-def pick_device(name):
-    if name != "auto":
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu")
+def pick_device(name):  # "auto": cuda, then mps, then cpu
+    return torch.device(name if name != "auto" else "cuda" if torch.cuda.is_available() else
+                        "mps" if torch.backends.mps.is_available() else "cpu")
 
 
 def save_atomically(obj, path):
@@ -744,8 +731,7 @@ def save_atomically(obj, path):
 
 
 def load_resume_point(cfg, given):
-    """(settings, resume point) of the stopped run RUN_NAME; a UserError when there is none, it cannot be read,
-    the command changes a setting that changes what is learned, or nothing is left to train."""
+    """(settings, resume point) of the stopped run RUN_NAME, or a UserError saying why it cannot carry on."""
     path = Path(cfg["out_dir"]) / cfg["run_name"] / "resume.pth"
     try:
         point = torch.load(path, map_location="cpu", weights_only=True)
@@ -769,31 +755,45 @@ def load_resume_point(cfg, given):
 
 @contextlib.contextmanager
 def claim_run_folder(cfg):
-    """Create OUT_DIR/RUN_NAME and lock it while this run lives: a folder that cannot be written, or that another
-    live run is writing to (two runs of one RUN_NAME overwrite each other's files), stops the run at once."""
+    """OUT_DIR/RUN_NAME, created and locked while this run lives; one it cannot write, or another run's, stops it."""
     run_dir = Path(cfg["out_dir"]) / cfg["run_name"]
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         lock = open(run_dir / "run.lock", "a+")
+        if os.name == "posix":  # lifted when this process ends, however it ends (Windows: runs are not locked)
+            import fcntl
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise UserError(f"another run (process {(run_dir / 'run.lock').read_text().strip() or '?'}) is writing to "
+                        f"{run_dir}: wait for it to end, or give this one another --run_name.") from None
     except OSError as error:
         raise UserError(f"cannot write to {run_dir} ({error.strerror or error}): pass --out_dir a folder you can "
                         f"write to.") from None
     with lock:
-        try:
-            import fcntl  # not on Windows, whose runs are not locked
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # lifted when this process ends, however it ends
-        except ImportError:
-            pass
-        except OSError:
-            lock.seek(0)
-            raise UserError(f"another run (process {lock.read().strip() or '?'}) is writing to {run_dir}: wait for "
-                            f"it to end, or give this one another --run_name.") from None
         lock.truncate(0)
         print(os.getpid(), file=lock, flush=True)
         try:
             yield
         finally:
             Path(lock.name).unlink(missing_ok=True)
+
+
+
+def processes():
+    """(this process's rank, the number of processes): (0, 1) unless under torchrun."""
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
+def join_torchrun(cfg):
+    """Under torchrun, join the other processes (NCCL on GPUs, else gloo); only the first prints. Returns the rank."""
+    if "WORLD_SIZE" in os.environ and not dist.is_initialized():
+        on_gpu = torch.cuda.is_available() and cfg["device"] in ("auto", "cuda")
+        if on_gpu:
+            torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+        dist.init_process_group("nccl" if on_gpu else "gloo")
+        if dist.get_rank() > 0:
+            sys.stdout, os.environ["WANDB_MODE"] = open(os.devnull, "w"), "disabled"
+    return processes()[0]
 
 
 if __name__ == "__main__":

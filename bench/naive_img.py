@@ -69,7 +69,6 @@ def main():
     data_dir = Path(args.data_dir)
     splits = {split: NaiveCsvImageDataset(data_dir / f"img_{split}.csv", args.img_size, args.grayscale)
               for split in ("train", "val", "test")}
-    shuffle = torch.Generator()  # seeded per epoch as img_classifier.py does, so the same order
     eval_loaders = {split: DataLoader(dataset, batch_size=args.batch_size) for split, dataset in splits.items()}
     num_classes = max(label for dataset in splits.values() for label in dataset.labels) + 1
     torch.manual_seed(args.seed)  # the initial weights, as img_classifier.py draws them
@@ -80,8 +79,8 @@ def main():
 
     for epoch in range(1, args.n_epochs + 1):
         model.train()
-        ic.seed_epoch(args.seed, epoch, shuffle)
-        for X, y in DataLoader(splits["train"], batch_size=args.batch_size, shuffle=True, generator=shuffle):
+        order = ic.shuffle_epoch(args.seed, epoch, len(splits["train"]))  # the same order as img_classifier.py's
+        for X, y in DataLoader(splits["train"], batch_size=args.batch_size, sampler=order):
             loss = loss_fn(model(X), y)
             loss.backward()
             optimizer.step()

@@ -73,8 +73,6 @@ def main():
               for split in ("train", "val", "test")}
     vocab = tc.Vocab.build(frames["train"]["article"], tc.MIN_FREQ)
     splits = {split: NaiveCsvTextDataset(frame, vocab, args.max_len) for split, frame in frames.items()}
-    shuffle = torch.Generator()  # seeded per epoch, as txt_classifier.py does
-    train_loader = DataLoader(splits["train"], batch_size=args.batch_size, shuffle=True, generator=shuffle)
     eval_loaders = {split: DataLoader(dataset, batch_size=args.batch_size) for split, dataset in splits.items()}
     torch.manual_seed(args.seed)
     if args.model == "bow":
@@ -86,8 +84,9 @@ def main():
 
     for epoch in range(1, args.n_epochs + 1):
         model.train()
-        tc.seed_epoch(args.seed, epoch, shuffle)
-        for X, y in train_loader:
+        order = sum(tc.epoch_batches({"seed": args.seed, "batch_size": args.batch_size, "bucket_by_length": False},
+                                     [0] * len(splits["train"]), epoch), [])  # a new order, as txt_classifier.py draws
+        for X, y in DataLoader(splits["train"], batch_size=args.batch_size, sampler=order):
             loss = loss_fn(model(tc.unk_dropout(X, tc.UNK_DROPOUT) if tc.UNK_DROPOUT else X), y)
             loss.backward()
             optimizer.step()

@@ -97,16 +97,30 @@ def padding_share(batches, lengths):
 
 def test_length_buckets_cover_every_article_once_in_batches_of_similar_length():
     lengths = [int(n) for n in torch.randint(5, 1000, (300,), generator=torch.Generator().manual_seed(0))]
-    buckets = tc.LengthBuckets(lengths, 32, generator=torch.Generator().manual_seed(1))
-    epoch1, epoch2 = list(buckets), list(buckets)
+    cfg = {"seed": 0, "batch_size": 32, "bucket_by_length": True}
+    epoch1, epoch2 = (tc.epoch_batches(cfg, lengths, epoch) for epoch in (1, 2))
     for batches in (epoch1, epoch2):
         assert sorted(i for batch in batches for i in batch) == list(range(300))
-        assert padding_share(batches, lengths) < 0.25
-    assert padding_share([list(range(i, min(i + 32, 300))) for i in range(0, 300, 32)], lengths) > 0.4  # unsorted
+        assert padding_share(batches, lengths) < 0.3  # in random order: more than 0.4
+    plain = tc.epoch_batches(dict(cfg, bucket_by_length=False), lengths, 1)
+    assert sorted(i for batch in plain for i in batch) == list(range(300)) and padding_share(plain, lengths) > 0.4
     assert epoch1 != epoch2  # different neighbours every epoch
-    in_order = list(tc.LengthBuckets(lengths, 32))  # evaluation: no generator, sorted
-    flat = [i for batch in in_order for i in batch]
+    flat = [i for batch in tc.by_length(lengths, 32) for i in batch]  # evaluation: in order of length
     assert [lengths[i] for i in flat] == sorted(lengths)
+
+
+def test_under_torchrun_each_process_gets_its_share_of_every_batch():
+    """Two processes share each batch of 2 x BATCH_SIZE: together, step by step, what one process gets with that
+    batch size; an odd article out is repeated, so that both take the same number of steps."""
+    lengths = list(range(5, 26))  # 21 articles
+    cfg = {"seed": 0, "batch_size": 4, "bucket_by_length": True}
+    first, second = (tc.epoch_batches(cfg, lengths, 1, rank, 2) for rank in (0, 1))
+    assert [len(batch) for batch in first] == [len(batch) for batch in second]
+    alone = tc.epoch_batches(dict(cfg, batch_size=8), lengths, 1)
+    together = [a + b for a, b in zip(first, second)]
+    assert len(together) == len(alone) and sum(map(len, together)) == 22
+    for shared, single in zip(together, alone):
+        assert set(single) <= set(shared) and len(shared) - len(single) in (0, 1)
 
 
 def test_evaluation_in_length_buckets_returns_results_in_dataset_order(tmp_path):
@@ -117,7 +131,7 @@ def test_evaluation_in_length_buckets_returns_results_in_dataset_order(tmp_path)
     model = tc.LSTMClassifier(len(dataset.vocab.itos), 8, 6, 2)
     loss_fn = torch.nn.CrossEntropyLoss()
     plain = torch.utils.data.DataLoader(dataset, batch_size=4)
-    bucketed = torch.utils.data.DataLoader(dataset, batch_sampler=tc.LengthBuckets(dataset.lengths, 4))
+    bucketed = torch.utils.data.DataLoader(dataset, batch_sampler=tc.by_length(dataset.lengths, 4))
     first, second = (tc.evaluate(loader, model, loss_fn, torch.device("cpu")) for loader in (plain, bucketed))
     torch.testing.assert_close(first[2], second[2], atol=1e-6, rtol=0)
     assert first[0] == second[0]

@@ -223,18 +223,16 @@ def test_augment_crops_and_flips_training_batches_only_and_repeats_with_its_seed
 
 
 def test_each_random_stream_has_a_seed_of_its_own_per_epoch():
-    """The training order and torch's global generator (augmentation) never draw the same numbers; an
-    epoch's draws depend on SEED and the epoch only, so --resume can redo an epoch exactly."""
-    def draws(seed, epoch):
-        shuffle = torch.Generator()
-        ic.seed_epoch(seed, epoch, shuffle)
-        return torch.rand(350, generator=shuffle), torch.rand(350)
-
-    order, augmentation = draws(0, 1)
-    assert not torch.equal(order, augmentation)
+    """The training order and torch's global generator (augmentation) never draw alike; an epoch's draws depend
+    on SEED and the epoch only, so --resume can redo an epoch exactly; under torchrun, shares of one order."""
+    order = ic.shuffle_epoch(0, 1, 350)
+    augmentation = torch.randperm(350).tolist()  # drawn from torch's generator, as seeded for the epoch
+    assert sorted(order) == list(range(350)) and order != augmentation
     torch.rand(1000)  # whatever was drawn before
-    assert all(torch.equal(a, b) for a, b in zip(draws(0, 1), (order, augmentation)))
-    assert not torch.equal(draws(0, 2)[0], order) and not torch.equal(draws(1, 1)[0], order)
+    assert ic.shuffle_epoch(0, 1, 350) == order and torch.randperm(350).tolist() == augmentation
+    assert ic.shuffle_epoch(0, 2, 350) != order and ic.shuffle_epoch(1, 1, 350) != order
+    shares = [ic.shuffle_epoch(0, 1, 9, rank, 2) for rank in (0, 1)]  # 9 examples, 2 processes: 5 each
+    assert shares[0] == ic.shuffle_epoch(0, 1, 9)[0::2] and len(shares[1]) == 5 and set(sum(shares, [])) == set(range(9))
 
 
 # ----------------------------------------------------------------------------- settings
@@ -271,7 +269,7 @@ def test_help_lists_each_setting_with_its_comment_and_default(capsys):
     with pytest.raises(SystemExit):
         ic.parse_settings(["--help"])
     out = capsys.readouterr().out
-    assert "--batch_size" in out and "training examples per optimiser step (default: 8)" in out
+    assert "--batch_size" in out and "training examples per optimiser step (per process, under torchrun) (default: 8)" in " ".join(out.split())
     assert "--grayscale" in out and "--predict" in out
 
 
@@ -283,7 +281,7 @@ def test_help_lists_each_setting_with_its_comment_and_default(capsys):
     (["--learning_rate", "-1"], "LEARNING_RATE must be positive"),
     (["--learning_rate", "nan"], "LEARNING_RATE must be positive"),
     (["--seed", "-1"], "SEED must be 0 or more, got -1"),
-    (["--grayscale=maybe"], "'maybe' is not True or False"),
+    (["--grayscale=maybe"], "invalid true_or_false value: 'maybe'"),
     (["--model", "cnn", "--img_size", "4"], "IMG_SIZE must be at least 8"),
     (["--device", "cuda" if not torch.cuda.is_available() else "mps"], "finds no"),
 ])
@@ -333,6 +331,10 @@ def test_test_accuracy_reported_logged_and_saved_is_the_saved_models_own(trained
     summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
     logged = [row for row in run_named(folder, "e2e")["history"] if "epoch" in row][-1]
     assert summary["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)  # one picture is 0.11
+    per_class = {row["label"]: [p for p, r in zip(predicted, rows) if r["label"] == row["label"]] for row in rows}
+    assert summary["test_per_class_accuracy"] == pytest.approx(
+        {name: sum(p == int(next(r["label_idx"] for r in rows if r["label"] == name)) for p in found) / len(found)
+         for name, found in per_class.items()}, abs=1e-6)
     assert logged["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
     assert re.search(rf"\n  test +{re.escape(format(accuracy, '.1%'))} ", result.stdout)
     assert summary["num_parameters"] == 100_928_003 and summary["epochs"] == 1 and summary["examples_seen"] == 24
@@ -459,15 +461,6 @@ def test_logged_grayscale_pictures_are_the_one_channel_inputs(small_images, tmp_
     for line, expected in zip(predicted.stdout.strip().splitlines(), evaluated):
         assert predicted_shares(line) == pytest.approx(
             {n: 100 * p for n, p in zip(checkpoint["class_names"], expected.tolist())}, abs=0.051)
-
-
-def test_per_class_accuracy_on_a_fixed_case():
-    targets = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2])
-    predictions = torch.tensor([0, 1, 0, 1, 1, 2, 0, 0, 1])
-    assert ic.per_class_accuracy(predictions, targets, ["parrot", "narwhal", "axolotl"]) == pytest.approx(
-        {"parrot": 2 / 3, "narwhal": 1.0, "axolotl": 1 / 4})
-    # A class the split never shows is left out rather than reported as 0%.
-    assert ic.per_class_accuracy(torch.tensor([0, 0]), torch.tensor([0, 1]), ["a", "b", "c"]) == {"a": 1.0, "b": 0.0}
 
 
 def test_confusion_matrix_in_wandb_counts_the_test_predictions(trained):

@@ -169,12 +169,12 @@ def test_unk_dropout_reaches_training_batches_only():
 
 
 def test_the_training_order_and_unk_dropout_draw_from_streams_of_their_own():
-    shuffle = torch.Generator()
-    tc.seed_epoch(0, 1, shuffle)
-    order, dropout = torch.rand(350, generator=shuffle), torch.rand(350)
-    assert not torch.equal(order, dropout)
-    tc.seed_epoch(0, 1, shuffle)
-    assert torch.equal(torch.rand(350, generator=shuffle), order) and torch.equal(torch.rand(350), dropout)
+    cfg = {"seed": 0, "batch_size": 350, "bucket_by_length": False}
+    order, = tc.epoch_batches(cfg, [10] * 350, 1)
+    dropout = torch.randperm(350).tolist()  # drawn from torch's generator, as seeded for the epoch
+    assert sorted(order) == list(range(350)) and order != dropout
+    assert tc.epoch_batches(cfg, [10] * 350, 1) == [order] and torch.randperm(350).tolist() == dropout  # repeats
+    assert tc.epoch_batches(cfg, [10] * 350, 2) != [order]  # a new order every epoch
 
 
 # ----------------------------------------------------------------------------- settings
@@ -200,7 +200,7 @@ def test_the_course_commands_parse_as_written(flags, expected):
     (["--hiden_dim", "8"], "did you mean --hidden_dim?"),
     (["--unk_dropout", "1"], "UNK_DROPOUT is a share of tokens"),
     (["--seed", "-1"], "SEED must be 0 or more"),
-    (["--bidirectional=yes please"], "is not True or False"),
+    (["--bidirectional=yes please"], "invalid true_or_false value"),
 ])
 def test_a_bad_setting_is_one_line_without_traceback(tmp_path, monkeypatch, capsys, args, says):
     monkeypatch.chdir(tmp_path)

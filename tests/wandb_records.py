@@ -39,8 +39,8 @@ def _items(items):
 
 def read_run(run_dir):
     """{"name": ..., "history": [row dicts], "config": {...}, "summary": {...}, "metrics": {name: step_metric},
-    "dir": the run folder (its media files are under dir/files)}."""
-    run = {"name": None, "history": [], "config": {}, "summary": {}, "metrics": {}, "dir": Path(run_dir)}
+    "artifacts": [ArtifactRecord], "dir": the run folder (its media files are under dir/files)}."""
+    run = {"name": None, "history": [], "config": {}, "summary": {}, "metrics": {}, "artifacts": [], "dir": Path(run_dir)}
     for record in records(next(Path(run_dir).glob("run-*.wandb"))):
         kind = record.WhichOneof("record_type")
         if kind == "history":
@@ -53,6 +53,8 @@ def read_run(run_dir):
             run["summary"].update(_items(record.summary.update))
         elif kind == "metric":
             run["metrics"][record.metric.name] = record.metric.step_metric
+        elif kind == "artifact":
+            run["artifacts"].append(record.artifact)
     return run
 
 
