@@ -39,7 +39,6 @@ import torch.distributed as dist
 import wandb
 from PIL import Image, ImageOps
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
@@ -316,7 +315,9 @@ def shuffle_epoch(seed, epoch, size, rank=0, world=1):
     shuffle, other = (int.from_bytes(hashlib.sha256(f"{seed}/{name}/{epoch}".encode()).digest()[:8], "little")
                       for name in ("shuffle", "global"))
     torch.manual_seed(other)
-    order = torch.randperm(size, generator=torch.Generator().manual_seed(shuffle)).tolist()
+    shuffle = torch.Generator().manual_seed(shuffle)
+    torch.empty((), dtype=torch.int64).random_(generator=shuffle)  # as DataLoader(shuffle=True) does: the same order
+    order = torch.randperm(size, generator=shuffle).tolist()
     return (order + order[:-size % world])[rank::world]  # as many for every process: they step together
 
 
@@ -356,7 +357,7 @@ def train(cfg, resume_point=None):
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     autocast = torch.autocast(device.type, torch.float16 if precision == "fp16" else torch.bfloat16,
                               enabled=precision != "off")
-    step_model = DistributedDataParallel(model) if world > 1 else model  # torchrun: one model over the processes
+    step_model = nn.parallel.DistributedDataParallel(model) if world > 1 else model  # torchrun: one model, N processes
     step_model = torch.compile(step_model) if cfg["compile"] else step_model  # `model` keeps the weights to save
     run, done, examples_seen = start_or_resume(cfg, resume_point, model, optimizer, scaler)
     print(f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; classes {', '.join(class_names)}")
@@ -706,9 +707,8 @@ def choose_precision(cfg, device, cpu=None, gpu_capability=None):
         precision, why = setting, "as set"
     print(f"mixed precision: {precision} ({why})")
     # channels_last lets cuDNN use tensor cores for the CNN, and AMX run its bf16 convolutions 1.3x faster.
-    fast_layout = model == "cnn" and (device.type == "cuda" or (device.type == "cpu" and precision == "bf16"
-                                                               and cpu["amx"]))
-    return precision, torch.channels_last if fast_layout else torch.preserve_format
+    fast = model == "cnn" and (device.type == "cuda" or device.type == "cpu" and precision == "bf16" and cpu["amx"])
+    return precision, torch.channels_last if fast else torch.preserve_format
 
 
 def cpu_features(capabilities=None, onednn_isa=None):

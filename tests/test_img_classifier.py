@@ -1,6 +1,7 @@
 """img_classifier.py: models, data, precision, settings, and whole runs as a user starts them."""
 
 import csv
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -224,8 +225,11 @@ def test_augment_crops_and_flips_training_batches_only_and_repeats_with_its_seed
 
 def test_each_random_stream_has_a_seed_of_its_own_per_epoch():
     """The training order and torch's global generator (augmentation) never draw alike; an epoch's draws depend
-    on SEED and the epoch only, so --resume can redo an epoch exactly; under torchrun, shares of one order."""
+    on SEED and the epoch only, so --resume can redo an epoch exactly; under torchrun, shares of one order; run
+    alone, the very order DataLoader(shuffle=True) draws from the same seed."""
     order = ic.shuffle_epoch(0, 1, 350)
+    stream = torch.Generator().manual_seed(int.from_bytes(hashlib.sha256(b"0/shuffle/1").digest()[:8], "little"))
+    assert next(iter(torch.utils.data.DataLoader(range(350), 350, shuffle=True, generator=stream))).tolist() == order
     augmentation = torch.randperm(350).tolist()  # drawn from torch's generator, as seeded for the epoch
     assert sorted(order) == list(range(350)) and order != augmentation
     torch.rand(1000)  # whatever was drawn before
