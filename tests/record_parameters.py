@@ -1,5 +1,6 @@
 """Run a script's main() as its command line would, saving each process's parameters after every epoch to
-parameters-<rank>.pt (run alone, or by torchrun: a test helper for test_distributed.py)."""
+parameters-<rank>.pt, and noting in writes-<rank>.txt each call that writes the run's files (run alone, or by
+torchrun: a test helper for test_distributed.py)."""
 
 import importlib
 import sys
@@ -13,13 +14,25 @@ script = importlib.import_module(sys.argv[1].removesuffix(".py"))
 train_one_epoch = script.train_one_epoch
 
 
+def rank():
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
 def recording(dataloader, model, *args):
     seen = train_one_epoch(dataloader, model, *args)
     weights = getattr(model, "module", model).state_dict()  # under torchrun, the model inside DistributedDataParallel
-    torch.save({name: value.detach().clone() for name, value in weights.items()},
-               f"parameters-{dist.get_rank() if dist.is_initialized() else 0}.pt")
+    torch.save({name: value.detach().clone() for name, value in weights.items()}, f"parameters-{rank()}.pt")
     return seen
 
 
+def noted(function):
+    def call(*args, **kwargs):
+        with open(f"writes-{rank()}.txt", "a") as notes:
+            print(function.__name__, file=notes)
+        return function(*args, **kwargs)
+    return call
+
+
 script.train_one_epoch = recording
+script.save_resume_point, script.finish = noted(script.save_resume_point), noted(script.finish)
 sys.exit(script.main(sys.argv[2:]))

@@ -16,19 +16,20 @@ from wandb.sdk.launch.sweeps.utils import create_sweep_command_args
 import img_classifier as ic
 import txt_classifier as tc
 from conftest import ROOT, image_slice, text_slice
-from wandb_records import run_named
+from wandb_records import offline_runs, run_named
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 
 
 def parameters_after_one_epoch(folder, script, args, processes):
-    """Each process's parameters after one epoch of `script`, run alone or by torchrun over `processes`."""
+    """Each process's parameters after one epoch of `script`, run alone or by torchrun over `processes`, and what
+    was printed. wandb logs offline into folder/wandb."""
     command = TORCHRUN if processes == 2 else [sys.executable]
     done = subprocess.run([*command, str(ROOT / "tests" / "record_parameters.py"), script, *map(str, args)], cwd=folder,
-                          env={**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}, capture_output=True,
-                          text=True, timeout=300)
+                          env={**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "OMP_NUM_THREADS": "1"},
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    return [torch.load(folder / f"parameters-{rank}.pt", weights_only=True) for rank in range(processes)]
+    return [torch.load(folder / f"parameters-{rank}.pt", weights_only=True) for rank in range(processes)], done.stdout
 
 
 @pytest.mark.parametrize("script, make_data, args", [
@@ -37,8 +38,11 @@ def parameters_after_one_epoch(folder, script, args, processes):
 ])
 def test_two_processes_train_what_one_process_trains_with_their_global_batch(tmp_path, script, make_data, args):
     make_data(tmp_path, {"train": 16, "val": 4, "test": 4})
-    two = parameters_after_one_epoch(tmp_path, script, [*args, "--batch_size", 4, "--run_name", "two"], processes=2)
-    one = parameters_after_one_epoch(tmp_path, script, [*args, "--batch_size", 8, "--run_name", "one"], processes=1)
+    two, printed = parameters_after_one_epoch(tmp_path, script, [*args, "--batch_size", 4, "--run_name", "two"], 2)
+    assert printed.count("epoch 1/1") == 1 and len(offline_runs(tmp_path)) == 1  # the first process alone reports
+    assert (tmp_path / "writes-0.txt").read_text().split() == ["save_resume_point", "finish"]  # and writes the files
+    assert not (tmp_path / "writes-1.txt").exists()
+    one, _ = parameters_after_one_epoch(tmp_path, script, [*args, "--batch_size", 8, "--run_name", "one"], 1)
     assert two[0].keys() == one[0].keys()
     for name in one[0]:
         assert torch.equal(two[0][name], two[1][name]), name  # both processes hold the same model
