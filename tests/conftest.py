@@ -3,6 +3,7 @@
 import csv
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,12 @@ def write_csv_rows(path, rows, fieldnames=None):
         writer = csv.DictWriter(f, fieldnames=fieldnames or list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def ctrl_c_works():
+    """Popen's preexec_fn for a run the test stops with Ctrl-C (SIGINT): a shell starts background jobs with SIGINT
+    ignored, their children inherit that, and Python then never raises KeyboardInterrupt. A terminal's run has it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_script(script, *args, cwd, env=None, timeout=600, **kwargs):

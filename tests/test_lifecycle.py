@@ -13,7 +13,7 @@ import torch
 
 import img_classifier as ic
 import txt_classifier as tc
-from conftest import ROOT, image_slice, run_script, text_slice
+from conftest import ROOT, ctrl_c_works, image_slice, run_script, text_slice
 
 SCRIPTS = {"img_classifier.py": ic, "txt_classifier.py": tc}
 
@@ -71,7 +71,7 @@ def stop_after(script, folder, args, line):
     """Start a run, send Ctrl-C once `line` is printed, and return once it has saved and stopped."""
     process = subprocess.Popen([sys.executable, str(ROOT / script), *map(str, args)], cwd=folder,
                                env={**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=ctrl_c_works)
     output = []
     for text in process.stdout:
         output.append(text)

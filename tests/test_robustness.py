@@ -27,7 +27,7 @@ from PIL import Image
 
 import img_classifier as ic
 import txt_classifier as tc
-from conftest import DATA, ROOT, image_slice, read_csv_rows, run_script, text_slice, write_csv_rows
+from conftest import DATA, ROOT, ctrl_c_works, image_slice, read_csv_rows, run_script, text_slice, write_csv_rows
 
 
 def fails_cleanly(result, code=2):
@@ -272,7 +272,7 @@ def stop_then_resume(script, folder, args, after_line, signum=signal.SIGTERM):
     """Run, send `signum` once `after_line` has been printed, then run the command it names to carry on."""
     process = subprocess.Popen([sys.executable, str(ROOT / script), *map(str, args)], cwd=folder,
                                env={**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=ctrl_c_works)
     output = []
     for line in process.stdout:
         output.append(line)
