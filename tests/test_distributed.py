@@ -21,12 +21,12 @@ from wandb_records import offline_runs, run_named
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 
 
-def parameters_after_one_epoch(folder, script, args, processes):
+def parameters_after_one_epoch(folder, script, args, processes, wandb_mode="disabled"):
     """Each process's parameters after one epoch of `script`, run alone or by torchrun over `processes`, and what
-    was printed. wandb logs offline into folder/wandb."""
+    was printed."""
     command = TORCHRUN if processes == 2 else [sys.executable]
     done = subprocess.run([*command, str(ROOT / "tests" / "record_parameters.py"), script, *map(str, args)], cwd=folder,
-                          env={**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "OMP_NUM_THREADS": "1"},
+                          env={**os.environ, "WANDB_MODE": wandb_mode, "WANDB_SILENT": "true", "OMP_NUM_THREADS": "1"},
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return [torch.load(folder / f"parameters-{rank}.pt", weights_only=True) for rank in range(processes)], done.stdout
@@ -38,7 +38,8 @@ def parameters_after_one_epoch(folder, script, args, processes):
 ])
 def test_two_processes_train_what_one_process_trains_with_their_global_batch(tmp_path, script, make_data, args):
     make_data(tmp_path, {"train": 16, "val": 4, "test": 4})
-    two, printed = parameters_after_one_epoch(tmp_path, script, [*args, "--batch_size", 4, "--run_name", "two"], 2)
+    two, printed = parameters_after_one_epoch(tmp_path, script, [*args, "--batch_size", 4, "--run_name", "two"], 2,
+                                              wandb_mode="offline")
     assert printed.count("epoch 1/1") == 1 and len(offline_runs(tmp_path)) == 1  # the first process alone reports
     assert (tmp_path / "writes-0.txt").read_text().split() == ["save_resume_point", "finish"]  # and writes the files
     assert not (tmp_path / "writes-1.txt").exists()
@@ -53,14 +54,14 @@ def test_two_processes_train_what_one_process_trains_with_their_global_batch(tmp
 
 def test_sigterm_stops_every_process_and_resume_carries_on_under_torchrun(tmp_path):
     text_slice(tmp_path, {"train": 40, "val": 10, "test": 10})
-    args = ["--model", "lstm", "--n_epochs", 6, "--batch_size", 1, "--max_len", 256, "--run_name", "together"]
+    args = ["--model", "lstm", "--n_epochs", 3, "--batch_size", 1, "--max_len", 256, "--run_name", "together"]
     process = subprocess.Popen([*TORCHRUN, str(ROOT / "txt_classifier.py"), *map(str, args)], cwd=tmp_path,
                                env={**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1",
                                     "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = []
     for line in process.stdout:
         output.append(line)
-        if "epoch 1/6" in line:
+        if "epoch 1/3" in line:
             process.send_signal(signal.SIGTERM)
             break
     output += process.stdout.readlines()
@@ -73,8 +74,8 @@ def test_sigterm_stops_every_process_and_resume_carries_on_under_torchrun(tmp_pa
                              env={**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"},
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-3000:]
-    assert "Resuming after epoch" in resumed.stdout and "epoch 6/6" in resumed.stdout
-    assert json.loads((tmp_path / "runs" / "together" / "summary.json").read_text())["epochs"] == 6
+    assert "Resuming after epoch" in resumed.stdout and "epoch 3/3" in resumed.stdout
+    assert json.loads((tmp_path / "runs" / "together" / "summary.json").read_text())["epochs"] == 3
 
 
 # ----------------------------------------------------------------------------- wandb sweeps and artifacts
