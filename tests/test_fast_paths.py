@@ -2,7 +2,6 @@
 length buckets and the unpacked LSTM."""
 
 import json
-import os
 import subprocess
 import sys
 
