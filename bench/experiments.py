@@ -39,7 +39,10 @@ SEEDED_IMAGE_EXPERIMENTS = [
 # One CNN epoch with MIXED_PRECISION "auto" (this CPU's choice) and with it off: the speed-up.
 PRECISION_EXPERIMENTS = [
     ("cnn-1-epoch-auto", ["--model", "cnn", "--n_epochs", "1", "--no-log_images"]),
-    ("cnn-1-epoch-off", ["--model", "cnn", "--n_epochs", "1", "--no-log_images", "--mixed_precision", "off"]),
+    (
+        "cnn-1-epoch-off",
+        ["--model", "cnn", "--n_epochs", "1", "--no-log_images", "--mixed_precision", "off"],
+    ),
 ]
 TEXT_EXPERIMENTS = [
     ("default", ["--repeats", "3"]),
@@ -55,23 +58,43 @@ TEXT_EXPERIMENTS = [
 
 
 def run(script, name, flags, workdir):
-    command = [sys.executable, str(ROOT / script), *flags, "--run_name", name, "--data_dir", str(ROOT / "data"),
-               "--out_dir", str(workdir / "runs")]
+    command = [
+        sys.executable,
+        str(ROOT / script),
+        *flags,
+        "--run_name",
+        name,
+        "--data_dir",
+        str(ROOT / "data"),
+        "--out_dir",
+        str(workdir / "runs"),
+    ]
     started = time.time()
-    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
-                          env={**os.environ, "WANDB_MODE": "disabled"})
+    done = subprocess.run(
+        command,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "WANDB_MODE": "disabled"},
+    )
     seconds = time.time() - started
     summary_path = workdir / "runs" / name / "summary.json"
-    result = {"command": f"python {script} {' '.join(flags)} --run_name {name}".replace("  ", " "),
-              "exit_code": done.returncode, "wall_seconds": round(seconds, 1)}
+    result = {
+        "command": f"python {script} {' '.join(flags)} --run_name {name}".replace("  ", " "),
+        "exit_code": done.returncode,
+        "wall_seconds": round(seconds, 1),
+    }
     if done.returncode == 0 and summary_path.is_file():
         result["summary"] = json.loads(summary_path.read_text())
     else:
         result["message"] = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
     output = done.stdout.replace("\r", "\n")
     result["epochs"] = [line for line in output.splitlines() if line.startswith("epoch ")]
-    result["lines"] = [line for line in output.splitlines()
-                       if line.startswith(("Training article lengths", "Loaded")) or "seeds:" in line]
+    result["lines"] = [
+        line
+        for line in output.splitlines()
+        if line.startswith(("Training article lengths", "Loaded")) or "seeds:" in line
+    ]
     return result
 
 
@@ -84,8 +107,10 @@ def print_image_table(results):
     print("|---|---|---|---|---|---|---|")
     for name, r in results.items():
         s = r["summary"]
-        print(f"| {name} | `{r['command']}` | {s['num_parameters']:,} | {fraction(s['train_accuracy'])} | "
-              f"{fraction(s['val_accuracy'])} | {fraction(s['test_accuracy'])} | {r['wall_seconds']:.0f} |")
+        print(
+            f"| {name} | `{r['command']}` | {s['num_parameters']:,} | {fraction(s['train_accuracy'])} | "
+            f"{fraction(s['val_accuracy'])} | {fraction(s['test_accuracy'])} | {r['wall_seconds']:.0f} |"
+        )
     print("\nPer epoch, baseline (neural-the-narwhal):")
     for line in results["neural-the-narwhal"]["epochs"]:
         print(f"    {line}")
@@ -96,7 +121,9 @@ def print_text_table(results):
     print("|---|---|---|---|---|---|")
     for name, r in results.items():
         if "summary" not in r:
-            print(f"| {name} | `{r['command']}` | exit code {r['exit_code']}: {r['message']} | | | |")
+            print(
+                f"| {name} | `{r['command']}` | exit code {r['exit_code']}: {r['message']} | | | |"
+            )
             continue
         s = r["summary"]
         if "val_accuracy_mean" in s:
@@ -115,7 +142,11 @@ def print_text_table(results):
 
 def mean_std(values):
     mean = sum(values) / len(values)
-    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    std = (
+        (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+        if len(values) > 1
+        else 0.0
+    )
     return mean, std
 
 
@@ -130,43 +161,72 @@ def print_seeded_table(results):
         seeds = ", ".join(str(r["summary"]["settings"]["seed"]) for r in runs)
         precision = runs[0]["summary"].get("mixed_precision", "?")
         command = runs[0]["command"].rsplit(" --seed", 1)[0]
-        print(f"| {name} ({precision}) | `{command}` | {seeds} | {' | '.join(cells)} | "
-              f"{mean_std([r['wall_seconds'] for r in runs])[0]:.0f} |")
-        print(f"    per seed, test: {', '.join(fraction(r['summary']['test_accuracy']) for r in runs)}")
+        print(
+            f"| {name} ({precision}) | `{command}` | {seeds} | {' | '.join(cells)} | "
+            f"{mean_std([r['wall_seconds'] for r in runs])[0]:.0f} |"
+        )
+        print(
+            f"    per seed, test: {', '.join(fraction(r['summary']['test_accuracy']) for r in runs)}"
+        )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=["img", "txt", "img-seeds", "img-precision"])
-    parser.add_argument("--seeds", type=int, default=3, help="seeds for --only img-seeds (default 3)")
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pytorch-foundations-experiments")
+    parser.add_argument(
+        "--seeds", type=int, default=3, help="seeds for --only img-seeds (default 3)"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "pytorch-foundations-experiments",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     everything = {}
     if args.only in (None, "img"):
-        everything["img"] = {name: run("img_classifier.py", name, flags, args.workdir)
-                             for name, flags in IMAGE_EXPERIMENTS}
+        everything["img"] = {
+            name: run("img_classifier.py", name, flags, args.workdir)
+            for name, flags in IMAGE_EXPERIMENTS
+        }
         print_image_table(everything["img"])
     if args.only == "img-seeds":
         everything["img-seeds"] = {
-            name: [run("img_classifier.py", f"{name}-seed{seed}", [*flags, "--seed", str(seed)], args.workdir)
-                   for seed in range(args.seeds)]
-            for name, flags in SEEDED_IMAGE_EXPERIMENTS}
+            name: [
+                run(
+                    "img_classifier.py",
+                    f"{name}-seed{seed}",
+                    [*flags, "--seed", str(seed)],
+                    args.workdir,
+                )
+                for seed in range(args.seeds)
+            ]
+            for name, flags in SEEDED_IMAGE_EXPERIMENTS
+        }
         print_seeded_table(everything["img-seeds"])
     if args.only == "img-precision":
-        results = {name: run("img_classifier.py", name, flags, args.workdir) for name, flags in PRECISION_EXPERIMENTS}
+        results = {
+            name: run("img_classifier.py", name, flags, args.workdir)
+            for name, flags in PRECISION_EXPERIMENTS
+        }
         everything["img-precision"] = results
-        print("\n| run | command | precision | test acc | wall time (s) | training and evaluation (s) |")
+        print(
+            "\n| run | command | precision | test acc | wall time (s) | training and evaluation (s) |"
+        )
         print("|---|---|---|---|---|---|")
         for name, r in results.items():
             s = r["summary"]
-            print(f"| {name} | `{r['command']}` | {s['mixed_precision']} | {fraction(s['test_accuracy'])} | "
-                  f"{r['wall_seconds']:.0f} | {s['seconds']:.1f} |")
+            print(
+                f"| {name} | `{r['command']}` | {s['mixed_precision']} | {fraction(s['test_accuracy'])} | "
+                f"{r['wall_seconds']:.0f} | {s['seconds']:.1f} |"
+            )
         auto, off = (results[name]["summary"]["seconds"] for name in results)
         print(f"    auto is {off / auto:.2f}x as fast as off over the epoch")
     if args.only in (None, "txt"):
-        everything["txt"] = {name: run("txt_classifier.py", name, flags, args.workdir)
-                             for name, flags in TEXT_EXPERIMENTS}
+        everything["txt"] = {
+            name: run("txt_classifier.py", name, flags, args.workdir)
+            for name, flags in TEXT_EXPERIMENTS
+        }
         print_text_table(everything["txt"])
     (args.workdir / "experiments.json").write_text(json.dumps(everything, indent=2))
 

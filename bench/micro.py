@@ -30,8 +30,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-import img_classifier as ic  # noqa: E402
 from speed import course_like  # noqa: E402
+
+import img_classifier as ic  # noqa: E402
 
 
 def median_seconds(step, repeats=5):
@@ -54,7 +55,9 @@ def decoding(folder):
         course_like(source, folder / source.name)
         paths.append(folder / source.name)
     per_picture = {}
-    decode_one(paths[0], False)  # imports torchvision's transforms (timed at start-up), which decoding needs
+    decode_one(
+        paths[0], False
+    )  # imports torchvision's transforms (timed at start-up), which decoding needs
     for fast in (False, True):
         with ThreadPoolExecutor(2) as threads:
             started = time.perf_counter()
@@ -67,19 +70,36 @@ def decoding(folder):
             per_picture[("processes", fast)] = (time.perf_counter() - started) / len(paths)
     full = torch.stack([decode_one(p, False) for p in paths]).float()
     reduced = torch.stack([decode_one(p, True) for p in paths]).float()
-    print(f"decode 1024-px JPEG to 256 crop, 2 threads: {per_picture['threads', False] * 1000:.1f} ms a picture, "
-          f"2 processes: {per_picture['processes', False] * 1000:.1f} ms")
-    print(f"reduced-size decoding (FAST_DECODE), 2 threads: {per_picture['threads', True] * 1000:.1f} ms a picture; "
-          f"mean change {(full - reduced).abs().mean().item():.2f}/255")
+    print(
+        f"decode 1024-px JPEG to 256 crop, 2 threads: {per_picture['threads', False] * 1000:.1f} ms a picture, "
+        f"2 processes: {per_picture['processes', False] * 1000:.1f} ms"
+    )
+    print(
+        f"reduced-size decoding (FAST_DECODE), 2 threads: {per_picture['threads', True] * 1000:.1f} ms a picture; "
+        f"mean change {(full - reduced).abs().mean().item():.2f}/255"
+    )
 
 
-def training_step(model_name, autocast=False, channels_last=False, fused=None, compile_model=False, batch=8, size=256):
+def training_step(
+    model_name,
+    autocast=False,
+    channels_last=False,
+    fused=None,
+    compile_model=False,
+    batch=8,
+    size=256,
+):
     torch.manual_seed(0)
     model = ic.build_model({"model": model_name, "grayscale": False, "img_size": size}, 3)
     x, y = torch.randn(batch, 3, size, size), torch.randint(0, 3, (batch,))
     if channels_last:
-        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, **({} if fused is None else {"fused": fused}))
+        model, x = (
+            model.to(memory_format=torch.channels_last),
+            x.contiguous(memory_format=torch.channels_last),
+        )
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=1e-3, **({} if fused is None else {"fused": fused})
+    )
     step_model = torch.compile(model) if compile_model else model
 
     def step():
@@ -98,7 +118,10 @@ def evaluation(model_name, autocast=False, channels_last=False):
     model = ic.build_model({"model": model_name, "grayscale": False, "img_size": 256}, 3).eval()
     x = torch.randn(64, 3, 256, 256)
     if channels_last:
-        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+        model, x = (
+            model.to(memory_format=torch.channels_last),
+            x.contiguous(memory_format=torch.channels_last),
+        )
 
     def step():
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
@@ -114,8 +137,14 @@ def one_measurement(spec):
     bf16, channels_last = precision == "bf16", layout == "channels_last"
     if small:
         return print(json.dumps({"train": training_step(model, bf16, channels_last, size=64)}))
-    print(json.dumps({"train": training_step(model, bf16, channels_last),
-                      "eval": evaluation(model, bf16, channels_last)}))
+    print(
+        json.dumps(
+            {
+                "train": training_step(model, bf16, channels_last),
+                "eval": evaluation(model, bf16, channels_last),
+            }
+        )
+    )
 
 
 def precision_table():
@@ -123,26 +152,44 @@ def precision_table():
     capped below AMX (AVX512_CORE_BF16: the avx512_bf16 instructions only) and below native
     bf16 (AVX512_CORE). Each case runs in its own process: bf16 can crash it with SIGFPE."""
     features = ic.cpu_features()
-    print(f"this CPU: {getattr(torch.cpu, 'get_capabilities', dict)().get('cpu_name', 'unknown')}, avx512_bf16 {features['avx512_bf16']}, "
-          f"AMX {features['amx']}; MIXED_PRECISION auto picks:")
+    print(
+        f"this CPU: {getattr(torch.cpu, 'get_capabilities', dict)().get('cpu_name', 'unknown')}, avx512_bf16 {features['avx512_bf16']}, "
+        f"AMX {features['amx']}; MIXED_PRECISION auto picks:"
+    )
     for model in ("cnn", "mlp"):
         ic.choose_precision({"mixed_precision": "auto", "model": model}, torch.device("cpu"))
-    cases = [("cnn", "fp32", "plain"), ("cnn", "bf16", "plain"), ("cnn", "fp32", "channels_last"),
-             ("cnn", "bf16", "channels_last"), ("mlp", "fp32", "plain"), ("mlp", "bf16", "plain")]
-    print("| oneDNN instruction sets | model | precision | layout | training step, batch 8 (s) | evaluation, batch 64 (s) |")
+    cases = [
+        ("cnn", "fp32", "plain"),
+        ("cnn", "bf16", "plain"),
+        ("cnn", "fp32", "channels_last"),
+        ("cnn", "bf16", "channels_last"),
+        ("mlp", "fp32", "plain"),
+        ("mlp", "bf16", "plain"),
+    ]
+    print(
+        "| oneDNN instruction sets | model | precision | layout | training step, batch 8 (s) | evaluation, batch 64 (s) |"
+    )
     print("|---|---|---|---|---|---|")
     for isa in ("all (as the scripts run)", "AVX512_CORE_BF16", "AVX512_CORE"):
         env = dict(os.environ)
         if not isa.startswith("all"):
             env["ONEDNN_MAX_CPU_ISA"] = isa
         for case in cases:
-            done = subprocess.run([sys.executable, __file__, "--one", ",".join(case)], env=env, capture_output=True,
-                                  text=True)
+            done = subprocess.run(
+                [sys.executable, __file__, "--one", ",".join(case)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             if done.returncode == 0:
                 times = json.loads(done.stdout.strip().splitlines()[-1])
                 train, evaluate = f"{times['train']:.3f}", f"{times['eval']:.3f}"
             else:
-                name = signal.Signals(-done.returncode).name if done.returncode < 0 else f"exit {done.returncode}"
+                name = (
+                    signal.Signals(-done.returncode).name
+                    if done.returncode < 0
+                    else f"exit {done.returncode}"
+                )
                 train = evaluate = f"crashed ({name})"
             print(f"| {isa} | {' | '.join(case)} | {train} | {evaluate} |", flush=True)
     emulated_bf16()
@@ -152,10 +199,18 @@ def emulated_bf16():
     """The CNN's training step at 64 pixels, batch 8, with oneDNN capped at AVX2 (as on most laptops, which have
     no native bf16): fp32 against emulated bf16."""
     for precision in ("fp32", "bf16"):
-        done = subprocess.run([sys.executable, __file__, "--one", f"cnn,{precision},plain,64"], capture_output=True,
-                              text=True, env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}, check=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", f"cnn,{precision},plain,64"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"},
+            check=True,
+        )
         seconds = json.loads(done.stdout.splitlines()[-1])["train"]
-        print(f"| AVX2 only | cnn at 64 pixels | {precision} | plain | {seconds:.3f} | - |", flush=True)
+        print(
+            f"| AVX2 only | cnn at 64 pixels | {precision} | plain | {seconds:.3f} | - |",
+            flush=True,
+        )
 
 
 def convolution(dtype):
@@ -172,8 +227,13 @@ def lstm(packed):
     lengths[0] = 1024
 
     def step():
-        inputs = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False) \
-            if packed else x
+        inputs = (
+            torch.nn.utils.rnn.pack_padded_sequence(
+                x, lengths, batch_first=True, enforce_sorted=False
+            )
+            if packed
+            else x
+        )
         outputs = layer(inputs)[0]
         (outputs.data if packed else outputs).sum().backward()
 
@@ -194,13 +254,20 @@ def bidirectional_lstm(packed):
         layer = torch.nn.LSTM(64, 64, batch_first=True, bidirectional=True)
 
         def step():
-            inputs = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            inputs = torch.nn.utils.rnn.pack_padded_sequence(
+                x, lengths, batch_first=True, enforce_sorted=False
+            )
             layer(inputs)[0].data.sum().backward()
     else:
-        forward, backward = torch.nn.LSTM(64, 64, batch_first=True), torch.nn.LSTM(64, 64, batch_first=True)
+        forward, backward = (
+            torch.nn.LSTM(64, 64, batch_first=True),
+            torch.nn.LSTM(64, 64, batch_first=True),
+        )
 
         def step():
-            back = tc.reverse_within_length(backward(tc.reverse_within_length(x, lengths))[0], lengths)
+            back = tc.reverse_within_length(
+                backward(tc.reverse_within_length(x, lengths))[0], lengths
+            )
             torch.cat([forward(x)[0], back], dim=2).sum().backward()
 
     return median_seconds(step, repeats=3)
@@ -208,16 +275,22 @@ def bidirectional_lstm(packed):
 
 def import_seconds(modules):
     """Median wall time of a fresh Python process that imports `modules`."""
+
     def start():
         subprocess.run([sys.executable, "-c", f"import {modules}"], check=True)
+
     return median_seconds(start, repeats=3)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--compile", action="store_true", help="also time torch.compile on the CNN")
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # one case of precision_table, in a child process
-    parser.add_argument("--emulated-bf16", action="store_true", help="only the CNN step at 64 pixels capped at AVX2")
+    parser.add_argument(
+        "--one", help=argparse.SUPPRESS
+    )  # one case of precision_table, in a child process
+    parser.add_argument(
+        "--emulated-bf16", action="store_true", help="only the CNN step at 64 pixels capped at AVX2"
+    )
     args = parser.parse_args()
     if args.one:
         return one_measurement(args.one)
@@ -225,23 +298,35 @@ def main():
         return emulated_bf16()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     plain = import_seconds("torch")
-    print(f"start-up: import torch {plain:.1f} s; torchvision.transforms.v2 (imported when decoding) adds "
-          f"{import_seconds('torch, torchvision.transforms.v2') - plain:.1f} s; torch._dynamo "
-          f"(imported when the first optimiser is made) adds {import_seconds('torch, torch._dynamo') - plain:.1f} s")
+    print(
+        f"start-up: import torch {plain:.1f} s; torchvision.transforms.v2 (imported when decoding) adds "
+        f"{import_seconds('torch, torchvision.transforms.v2') - plain:.1f} s; torch._dynamo "
+        f"(imported when the first optimiser is made) adds {import_seconds('torch, torch._dynamo') - plain:.1f} s"
+    )
     with tempfile.TemporaryDirectory() as folder:
         decoding(Path(folder))
     precision_table()
-    print(f"mlp training step, SGD fused: {training_step('mlp', fused=True):.3f} s, "
-          f"foreach: {training_step('mlp', fused=False):.3f} s")
-    print(f"7x7 convolution 128->128 at 64x64, batch 8, forward+backward: fp32 {convolution(torch.float32):.3f} s, "
-          f"bf16 {convolution(torch.bfloat16):.3f} s")
-    print(f"LSTM 64->64, 32 articles of up to 1,024 tokens, forward+backward: packed {lstm(True):.3f} s, "
-          f"one fused call {lstm(False):.3f} s")
-    print(f"bidirectional LSTM, the same batch: packed {bidirectional_lstm(True):.3f} s, "
-          f"two fused stacks {bidirectional_lstm(False):.3f} s")
+    print(
+        f"mlp training step, SGD fused: {training_step('mlp', fused=True):.3f} s, "
+        f"foreach: {training_step('mlp', fused=False):.3f} s"
+    )
+    print(
+        f"7x7 convolution 128->128 at 64x64, batch 8, forward+backward: fp32 {convolution(torch.float32):.3f} s, "
+        f"bf16 {convolution(torch.bfloat16):.3f} s"
+    )
+    print(
+        f"LSTM 64->64, 32 articles of up to 1,024 tokens, forward+backward: packed {lstm(True):.3f} s, "
+        f"one fused call {lstm(False):.3f} s"
+    )
+    print(
+        f"bidirectional LSTM, the same batch: packed {bidirectional_lstm(True):.3f} s, "
+        f"two fused stacks {bidirectional_lstm(False):.3f} s"
+    )
     if args.compile:
-        print(f"cnn training step, torch.compile: {training_step('cnn', compile_model=True):.3f} s "
-              f"(after compiling)")
+        print(
+            f"cnn training step, torch.compile: {training_step('cnn', compile_model=True):.3f} s "
+            f"(after compiling)"
+        )
 
 
 if __name__ == "__main__":

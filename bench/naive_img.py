@@ -38,7 +38,9 @@ class NaiveCsvImageDataset(Dataset):
         return len(self.labels)
 
     def __getitem__(self, idx):
-        image = ic.load_image(self.paths[idx], self.img_size, fast_decode=False)  # decoded on every access
+        image = ic.load_image(
+            self.paths[idx], self.img_size, fast_decode=False
+        )  # decoded on every access
         return ic.normalize(image[None], self.grayscale)[0], self.labels[idx]
 
 
@@ -67,19 +69,26 @@ def main():
 
     started = time.time()
     data_dir = Path(args.data_dir)
-    splits = {split: NaiveCsvImageDataset(data_dir / f"img_{split}.csv", args.img_size, args.grayscale)
-              for split in ("train", "val", "test")}
-    eval_loaders = {split: DataLoader(dataset, batch_size=args.batch_size) for split, dataset in splits.items()}
+    splits = {
+        split: NaiveCsvImageDataset(data_dir / f"img_{split}.csv", args.img_size, args.grayscale)
+        for split in ("train", "val", "test")
+    }
+    eval_loaders = {
+        split: DataLoader(dataset, batch_size=args.batch_size) for split, dataset in splits.items()
+    }
     num_classes = max(label for dataset in splits.values() for label in dataset.labels) + 1
     torch.manual_seed(args.seed)  # the initial weights, as img_classifier.py draws them
-    model = ic.build_model({"model": args.model, "grayscale": args.grayscale, "img_size": args.img_size},
-                           num_classes)
+    model = ic.build_model(
+        {"model": args.model, "grayscale": args.grayscale, "img_size": args.img_size}, num_classes
+    )
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     optimizer = torch.optim.SGD(model.parameters(), lr=args.learning_rate)
 
     for epoch in range(1, args.n_epochs + 1):
         model.train()
-        order = ic.shuffle_epoch(args.seed, epoch, len(splits["train"]))  # the same order as img_classifier.py's
+        order = ic.shuffle_epoch(
+            args.seed, epoch, len(splits["train"])
+        )  # the same order as img_classifier.py's
         for X, y in DataLoader(splits["train"], batch_size=args.batch_size, sampler=order):
             loss = loss_fn(model(X), y)
             loss.backward()
@@ -88,9 +97,14 @@ def main():
             loss.item()  # the starter logs every batch's loss
         metrics = {}
         for split, loader in eval_loaders.items():
-            metrics[f"{split}_accuracy"], metrics[f"{split}_loss"] = evaluate(loader, model, loss_fn)
-        print(f"epoch {epoch}/{args.n_epochs}: " + "  ".join(
-            f"{s} acc {metrics[f'{s}_accuracy']:.1%}" for s in splits), flush=True)
+            metrics[f"{split}_accuracy"], metrics[f"{split}_loss"] = evaluate(
+                loader, model, loss_fn
+            )
+        print(
+            f"epoch {epoch}/{args.n_epochs}: "
+            + "  ".join(f"{s} acc {metrics[f'{s}_accuracy']:.1%}" for s in splits),
+            flush=True,
+        )
     print("result " + json.dumps({**metrics, "seconds": time.time() - started}), flush=True)
 
 

@@ -35,7 +35,9 @@ class NaiveCsvTextDataset(Dataset):
         return len(self.labels)
 
     def __getitem__(self, idx):  # tokenised on every access
-        return torch.tensor(tc.text_transform(self.articles[idx], self.vocab, self.max_len)), self.labels[idx]
+        return torch.tensor(
+            tc.text_transform(self.articles[idx], self.vocab, self.max_len)
+        ), self.labels[idx]
 
 
 class NaiveLSTM(tc.LSTMClassifier):
@@ -69,11 +71,17 @@ def main():
     args = parser.parse_args()
 
     started = time.time()
-    frames = {split: pd.read_csv(Path(args.data_dir) / f"txt_{split}.csv", keep_default_na=False)
-              for split in ("train", "val", "test")}
+    frames = {
+        split: pd.read_csv(Path(args.data_dir) / f"txt_{split}.csv", keep_default_na=False)
+        for split in ("train", "val", "test")
+    }
     vocab = tc.Vocab.build(frames["train"]["article"], tc.MIN_FREQ)
-    splits = {split: NaiveCsvTextDataset(frame, vocab, args.max_len) for split, frame in frames.items()}
-    eval_loaders = {split: DataLoader(dataset, batch_size=args.batch_size) for split, dataset in splits.items()}
+    splits = {
+        split: NaiveCsvTextDataset(frame, vocab, args.max_len) for split, frame in frames.items()
+    }
+    eval_loaders = {
+        split: DataLoader(dataset, batch_size=args.batch_size) for split, dataset in splits.items()
+    }
     torch.manual_seed(args.seed)
     if args.model == "bow":
         model = tc.BagOfWords(len(vocab.itos), tc.EMBED_DIM, 2)
@@ -84,8 +92,14 @@ def main():
 
     for epoch in range(1, args.n_epochs + 1):
         model.train()
-        order = sum(tc.epoch_batches({"seed": args.seed, "batch_size": args.batch_size, "bucket_by_length": False},
-                                     [0] * len(splits["train"]), epoch), [])  # a new order, as txt_classifier.py draws
+        order = sum(
+            tc.epoch_batches(
+                {"seed": args.seed, "batch_size": args.batch_size, "bucket_by_length": False},
+                [0] * len(splits["train"]),
+                epoch,
+            ),
+            [],
+        )  # a new order, as txt_classifier.py draws
         for X, y in DataLoader(splits["train"], batch_size=args.batch_size, sampler=order):
             loss = loss_fn(model(tc.unk_dropout(X, tc.UNK_DROPOUT) if tc.UNK_DROPOUT else X), y)
             loss.backward()
@@ -94,9 +108,14 @@ def main():
             loss.item()  # the starter logs every batch's loss
         metrics = {}
         for split, loader in eval_loaders.items():
-            metrics[f"{split}_accuracy"], metrics[f"{split}_loss"] = evaluate(loader, model, loss_fn)
-        print(f"epoch {epoch}/{args.n_epochs}: " + "  ".join(
-            f"{s} acc {metrics[f'{s}_accuracy']:.1%}" for s in splits), flush=True)
+            metrics[f"{split}_accuracy"], metrics[f"{split}_loss"] = evaluate(
+                loader, model, loss_fn
+            )
+        print(
+            f"epoch {epoch}/{args.n_epochs}: "
+            + "  ".join(f"{s} acc {metrics[f'{s}_accuracy']:.1%}" for s in splits),
+            flush=True,
+        )
     print("result " + json.dumps({**metrics, "seconds": time.time() - started}), flush=True)
 
 

@@ -29,10 +29,14 @@ import img_classifier as ic  # noqa: E402
 
 def save_seconds(optimizer_name, folder, repeats=3):
     """Median seconds of one save_resume_point for the MLP with that optimiser (after one step)."""
-    cfg, _ = ic.parse_settings(["--optimizer", optimizer_name, "--out_dir", folder, "--run_name", optimizer_name])
+    cfg, _ = ic.parse_settings(
+        ["--optimizer", optimizer_name, "--out_dir", folder, "--run_name", optimizer_name]
+    )
     model = ic.MLP()
     optimizer, scaler = ic.build_optimizer(cfg, model), torch.amp.GradScaler("cpu", enabled=False)
-    torch.nn.functional.cross_entropy(model(torch.randn(2, 3, 256, 256)), torch.tensor([0, 1])).backward()
+    torch.nn.functional.cross_entropy(
+        model(torch.randn(2, 3, 256, 256)), torch.tensor([0, 1])
+    ).backward()
     optimizer.step()  # so Adam has its state
     (Path(folder) / optimizer_name).mkdir(parents=True, exist_ok=True)
     times = []
@@ -47,25 +51,50 @@ def save_seconds(optimizer_name, folder, repeats=3):
 def default_run_seconds(optimizer_name, folder):
     """Wall seconds of the course's default run (MLP, 5 epochs) with this optimiser."""
     started = time.time()
-    subprocess.run([sys.executable, str(ROOT / "img_classifier.py"), "--optimizer", optimizer_name, "--no-log_images",
-                    "--data_dir", str(ROOT / "data"), "--out_dir", folder, "--run_name", f"run-{optimizer_name}"],
-                   check=True, capture_output=True, env={**os.environ, "WANDB_MODE": "disabled"}, cwd=folder)
-    return time.time() - started, json.loads((Path(folder) / f"run-{optimizer_name}" / "summary.json").read_text())
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "img_classifier.py"),
+            "--optimizer",
+            optimizer_name,
+            "--no-log_images",
+            "--data_dir",
+            str(ROOT / "data"),
+            "--out_dir",
+            folder,
+            "--run_name",
+            f"run-{optimizer_name}",
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "WANDB_MODE": "disabled"},
+        cwd=folder,
+    )
+    return time.time() - started, json.loads(
+        (Path(folder) / f"run-{optimizer_name}" / "summary.json").read_text()
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-runs", action="store_true", help="only time the saves")
     args = parser.parse_args()
-    print(f"CPU: {getattr(torch.cpu, 'get_capabilities', dict)().get('cpu_name', 'unknown')}, {os.cpu_count()} cores, torch {torch.__version__}")
-    print("| optimiser | resume point | one save (s) | default run, 5 epochs (s) | five saves, share of the run |")
+    print(
+        f"CPU: {getattr(torch.cpu, 'get_capabilities', dict)().get('cpu_name', 'unknown')}, {os.cpu_count()} cores, torch {torch.__version__}"
+    )
+    print(
+        "| optimiser | resume point | one save (s) | default run, 5 epochs (s) | five saves, share of the run |"
+    )
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         for name in ("sgd", "adam"):
             seconds, size = save_seconds(name, folder)
             run, summary = default_run_seconds(name, folder) if not args.no_runs else (None, None)
             share = f"{5 * seconds / run:.1%}" if run else "-"
-            print(f"| {name} | {size / 1e9:.2f} GB | {seconds:.2f} | {f'{run:.0f}' if run else '-'} | {share} |", flush=True)
+            print(
+                f"| {name} | {size / 1e9:.2f} GB | {seconds:.2f} | {f'{run:.0f}' if run else '-'} | {share} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,14 @@ NEIGHBOURS = {
     "n_epochs": [10, 20, 30],
     "embed_dim": [32, 64, 128],
     "batch_size": [8, 16, 32, 64],
-    "unk": [(1, 0.0), (2, 0.0), (3, 0.0), (1, 0.05), (1, 0.1), (2, 0.05)],  # (MIN_FREQ, UNK_DROPOUT)
+    "unk": [
+        (1, 0.0),
+        (2, 0.0),
+        (3, 0.0),
+        (1, 0.05),
+        (1, 0.1),
+        (2, 0.05),
+    ],  # (MIN_FREQ, UNK_DROPOUT)
 }
 # The search starts from the script's earlier defaults, as the README's table shows it did.
 BASE = {"n_epochs": 20, "embed_dim": 64, "batch_size": 32, "min_freq": 1, "unk_dropout": 0.0}
@@ -47,9 +54,22 @@ def validation_accuracy(settings, seeds, workdir):
     """Mean and standard deviation of validation accuracy over `seeds` runs of these settings."""
     name = "-".join(f"{k}{v}" for k, v in sorted(settings.items()))
     args = [arg for key, value in settings.items() for arg in (f"--{key}", str(value))]
-    args += ["--repeats", str(seeds), "--seed", "0", "--run_name", name, "--out_dir", str(workdir),
-             "--data_dir", str(ROOT / "data")]
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as errors:
+    args += [
+        "--repeats",
+        str(seeds),
+        "--seed",
+        "0",
+        "--run_name",
+        name,
+        "--out_dir",
+        str(workdir),
+        "--data_dir",
+        str(ROOT / "data"),
+    ]
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()) as errors,
+    ):
         code = tc.main(args)
     if code != 0:
         raise RuntimeError(f"txt_classifier.py {' '.join(args)} failed: {errors.getvalue()[-500:]}")
@@ -65,20 +85,34 @@ def neighbourhood(model, seeds, workdir, rows, base):
     lr = base["learning_rate"]
     around = dict(NEIGHBOURS, learning_rate=[lr / 3, lr * 3])
     settings = {"model": model, **base}
-    for stage, changes in [("chosen", {})] + [(setting, changes) for setting, values in around.items()
-                                              for changes in neighbours(setting, values, base)]:
+    for stage, changes in [("chosen", {})] + [
+        (setting, changes)
+        for setting, values in around.items()
+        for changes in neighbours(setting, values, base)
+    ]:
         started = time.time()
         mean, std = validation_accuracy({**settings, **changes}, seeds, workdir)
-        rows.append({"model": model, "stage": stage, "settings": {**settings, **changes}, "val_mean": mean,
-                     "val_std": std, "seconds": round(time.time() - started, 1)})
+        rows.append(
+            {
+                "model": model,
+                "stage": stage,
+                "settings": {**settings, **changes},
+                "val_mean": mean,
+                "val_std": std,
+                "seconds": round(time.time() - started, 1),
+            }
+        )
         shown = ", ".join(f"{k} {v}" for k, v in changes.items()) or ", ".join(
-            f"{k} {v}" for k, v in settings.items() if k != "model")
+            f"{k} {v}" for k, v in settings.items() if k != "model"
+        )
         print(f"| {model} | {stage} | {shown} | {mean:.1%} ± {std:.1%} |", flush=True)
 
 
 def neighbours(setting, values, base):
     for value in values:
-        changes = dict(zip(("min_freq", "unk_dropout"), value)) if setting == "unk" else {setting: value}
+        changes = (
+            dict(zip(("min_freq", "unk_dropout"), value)) if setting == "unk" else {setting: value}
+        )
         if not all(base.get(k) == v for k, v in changes.items()):
             yield changes
 
@@ -88,8 +122,16 @@ def sweep(model, seeds, workdir, rows):
         settings = {"model": model, **base, **changes}
         started = time.time()
         mean, std = validation_accuracy(settings, seeds, workdir)
-        rows.append({"model": model, "stage": stage, "settings": settings, "val_mean": mean, "val_std": std,
-                     "seconds": round(time.time() - started, 1)})
+        rows.append(
+            {
+                "model": model,
+                "stage": stage,
+                "settings": settings,
+                "val_mean": mean,
+                "val_std": std,
+                "seconds": round(time.time() - started, 1),
+            }
+        )
         shown = ", ".join(f"{k} {v}" for k, v in settings.items() if k != "model")
         print(f"| {model} | {stage} | {shown} | {mean:.1%} ± {std:.1%} |", flush=True)
         return mean
@@ -97,17 +139,25 @@ def sweep(model, seeds, workdir, rows):
     results = {}
     for optimizer, rates in LEARNING_RATES.items():
         for lr in rates:
-            results[(optimizer, lr)] = run("optimiser", {"optimizer": optimizer, "learning_rate": lr}, BASE)
+            results[(optimizer, lr)] = run(
+                "optimiser", {"optimizer": optimizer, "learning_rate": lr}, BASE
+            )
     optimizer, lr = max(results, key=results.get)
     base = dict(BASE, optimizer=optimizer, learning_rate=lr)
     best = {}  # per setting: (accuracy, changes), the base's own value included
     for setting, values in NEIGHBOURS.items():
         best[setting] = (results[(optimizer, lr)], {})
         for value in values:
-            changes = dict(zip(("min_freq", "unk_dropout"), value)) if setting == "unk" else {setting: value}
+            changes = (
+                dict(zip(("min_freq", "unk_dropout"), value))
+                if setting == "unk"
+                else {setting: value}
+            )
             if all(base.get(k) == v for k, v in changes.items()):
                 continue  # the base itself was measured in the first stage
-            best[setting] = max(best[setting], (run(setting, changes, base), changes), key=lambda pair: pair[0])
+            best[setting] = max(
+                best[setting], (run(setting, changes, base), changes), key=lambda pair: pair[0]
+            )
     # Finally the best value of every setting together: one-at-a-time gains need not add up.
     combined = {k: v for _, changes in best.values() for k, v in changes.items()}
     if combined:
@@ -118,17 +168,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=["bow", "lstm"], action="append", help="default: both")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pytorch-foundations-sweep")
-    parser.add_argument("--base", nargs="+", metavar="NAME=VALUE",
-                        help="measure these settings and their neighbours instead of searching")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pytorch-foundations-sweep"
+    )
+    parser.add_argument(
+        "--base",
+        nargs="+",
+        metavar="NAME=VALUE",
+        help="measure these settings and their neighbours instead of searching",
+    )
     args = parser.parse_args()
     os.environ["WANDB_MODE"] = "disabled"
     args.workdir.mkdir(parents=True, exist_ok=True)
     rows = []
-    print(f"Validation accuracy, mean ± std over {args.seeds} seeds (sample data, validation split only).")
+    print(
+        f"Validation accuracy, mean ± std over {args.seeds} seeds (sample data, validation split only)."
+    )
     print("| model | varied | settings | val accuracy |\n|---|---|---|---|")
-    base = {name: float(value) if "." in value else int(value) if value.isdigit() else value
-            for name, value in (item.split("=", 1) for item in args.base or [])}
+    base = {
+        name: float(value) if "." in value else int(value) if value.isdigit() else value
+        for name, value in (item.split("=", 1) for item in args.base or [])
+    }
     for model in args.model or ["bow", "lstm"]:
         if args.base:
             neighbourhood(model, args.seeds, args.workdir, rows, base)

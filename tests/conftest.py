@@ -38,9 +38,16 @@ def run_script(script, *args, cwd, env=None, timeout=600, **kwargs):
     """Run one of the two scripts as a user would: a fresh process, offline wandb, no terminal."""
     full_env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env or {})}
     full_env = {k: v for k, v in full_env.items() if v is not None}
-    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout, stdin=kwargs.pop("stdin", subprocess.DEVNULL),
-                          **kwargs)
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *map(str, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=kwargs.pop("stdin", subprocess.DEVNULL),
+        **kwargs,
+    )
 
 
 def image_slice(folder, per_split):

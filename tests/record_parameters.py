@@ -20,8 +20,12 @@ def rank():
 
 def recording(dataloader, model, *args):
     seen = train_one_epoch(dataloader, model, *args)
-    weights = getattr(model, "module", model).state_dict()  # under torchrun, the model inside DistributedDataParallel
-    torch.save({name: value.detach().clone() for name, value in weights.items()}, f"parameters-{rank()}.pt")
+    weights = getattr(
+        model, "module", model
+    ).state_dict()  # under torchrun, the model inside DistributedDataParallel
+    torch.save(
+        {name: value.detach().clone() for name, value in weights.items()}, f"parameters-{rank()}.pt"
+    )
     return seen
 
 
@@ -30,6 +34,7 @@ def noted(function):
         with open(f"writes-{rank()}.txt", "a") as notes:
             print(function.__name__, file=notes)
         return function(*args, **kwargs)
+
     return call
 
 

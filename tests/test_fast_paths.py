@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import DATA, ROOT, read_csv_rows, run_script, write_csv_rows
 from PIL import Image
 
 import img_classifier as ic
 import txt_classifier as tc
-from conftest import DATA, ROOT, read_csv_rows, run_script, write_csv_rows
 
 
 def some_pictures(folder, count=6):
@@ -32,18 +32,33 @@ def test_the_plain_path_is_the_course_preprocessing():
     Compose([Resize(256), CenterCrop(256), ToTensor(), Normalize(ImageNet)]) on every picture."""
     import torchvision.transforms as T
 
-    course = T.Compose([T.Resize(64), T.CenterCrop(64), T.ToTensor(), T.Normalize(ic.IMAGENET_MEAN, ic.IMAGENET_STD)])
-    paths = sorted((DATA / "narwhal").glob("*.jpg"))[:12] + sorted((DATA / "parrot").glob("*.jpg"))[:12]
-    ours = ic.normalize(torch.stack([ic.load_image(path, 64, fast_decode=False) for path in paths]), False)
+    course = T.Compose(
+        [
+            T.Resize(64),
+            T.CenterCrop(64),
+            T.ToTensor(),
+            T.Normalize(ic.IMAGENET_MEAN, ic.IMAGENET_STD),
+        ]
+    )
+    paths = (
+        sorted((DATA / "narwhal").glob("*.jpg"))[:12] + sorted((DATA / "parrot").glob("*.jpg"))[:12]
+    )
+    ours = ic.normalize(
+        torch.stack([ic.load_image(path, 64, fast_decode=False) for path in paths]), False
+    )
     for path, x in zip(paths, ours):
         with Image.open(path) as img:
-            torch.testing.assert_close(x, course(img.convert("RGB")), atol=1e-6, rtol=0, msg=str(path))
+            torch.testing.assert_close(
+                x, course(img.convert("RGB")), atol=1e-6, rtol=0, msg=str(path)
+            )
 
 
 def test_reduced_size_decoding_stays_under_two_levels_in_255(tmp_path):
     """On a course-sized 1024-pixel JPEG, FAST_DECODE changes the 256 crop very little."""
     with Image.open(DATA / "parrot" / "parrot-1.jpg") as img:
-        big = np.asarray(img.convert("RGB").resize((1024, 1024), Image.Resampling.BICUBIC), dtype=np.float32)
+        big = np.asarray(
+            img.convert("RGB").resize((1024, 1024), Image.Resampling.BICUBIC), dtype=np.float32
+        )
     noisy = np.clip(big + np.random.default_rng(0).normal(0, 4, big.shape), 0, 255).astype(np.uint8)
     Image.fromarray(noisy).save(tmp_path / "big.jpg", quality=92)
     full = ic.load_image(tmp_path / "big.jpg", 256, fast_decode=False).float()
@@ -55,7 +70,9 @@ def test_each_picture_is_decoded_once_however_many_epochs_and_evaluations(tmp_pa
     csv_file, pictures = some_pictures(tmp_path)
     decoded = []
     real_load_image = ic.load_image
-    monkeypatch.setattr(ic, "load_image", lambda path, *a: decoded.append(path) or real_load_image(path, *a))
+    monkeypatch.setattr(
+        ic, "load_image", lambda path, *a: decoded.append(path) or real_load_image(path, *a)
+    )
     dataset = ic.CsvImageDataset(csv_file, 32)
     for _ in range(3):  # epochs, evaluations
         list(torch.utils.data.DataLoader(dataset, batch_size=4))
@@ -74,13 +91,32 @@ def test_streaming_gives_the_same_items_as_the_store(tmp_path):
 def test_a_run_over_budget_streams_and_scores_the_same(small_images):
     """MEMORY_BUDGET_GB too small for the store: DataLoader workers decode instead, same numbers."""
     args = ["--n_epochs", 1, "--img_size", 64, "--no-log_images"]
-    stored = run_script("img_classifier.py", *args, "--run_name", "stored", cwd=small_images,
-                        env={"WANDB_MODE": "disabled"})
-    streamed = run_script("img_classifier.py", *args, "--run_name", "streamed", "--memory_budget_gb", 0.00001,
-                          cwd=small_images, env={"WANDB_MODE": "disabled"})
-    assert stored.returncode == 0 and streamed.returncode == 0, stored.stderr[-2000:] + streamed.stderr[-2000:]
+    stored = run_script(
+        "img_classifier.py",
+        *args,
+        "--run_name",
+        "stored",
+        cwd=small_images,
+        env={"WANDB_MODE": "disabled"},
+    )
+    streamed = run_script(
+        "img_classifier.py",
+        *args,
+        "--run_name",
+        "streamed",
+        "--memory_budget_gb",
+        0.00001,
+        cwd=small_images,
+        env={"WANDB_MODE": "disabled"},
+    )
+    assert stored.returncode == 0 and streamed.returncode == 0, (
+        stored.stderr[-2000:] + streamed.stderr[-2000:]
+    )
     assert "past MEMORY_BUDGET_GB, decoded on every use" in streamed.stdout
-    first, second = (json.loads((small_images / "runs" / n / "summary.json").read_text()) for n in ("stored", "streamed"))
+    first, second = (
+        json.loads((small_images / "runs" / n / "summary.json").read_text())
+        for n in ("stored", "streamed")
+    )
     for key in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "test_loss"):
         assert first[key] == pytest.approx(second[key], abs=1e-6), key
 
@@ -95,16 +131,23 @@ def padding_share(batches, lengths):
 
 
 def test_length_buckets_cover_every_article_once_in_batches_of_similar_length():
-    lengths = [int(n) for n in torch.randint(5, 1000, (300,), generator=torch.Generator().manual_seed(0))]
+    lengths = [
+        int(n) for n in torch.randint(5, 1000, (300,), generator=torch.Generator().manual_seed(0))
+    ]
     cfg = {"seed": 0, "batch_size": 32, "bucket_by_length": True}
     epoch1, epoch2 = (tc.epoch_batches(cfg, lengths, epoch) for epoch in (1, 2))
     for batches in (epoch1, epoch2):
         assert sorted(i for batch in batches for i in batch) == list(range(300))
         assert padding_share(batches, lengths) < 0.3  # in random order: more than 0.4
     plain = tc.epoch_batches(dict(cfg, bucket_by_length=False), lengths, 1)
-    assert sorted(i for batch in plain for i in batch) == list(range(300)) and padding_share(plain, lengths) > 0.4
+    assert (
+        sorted(i for batch in plain for i in batch) == list(range(300))
+        and padding_share(plain, lengths) > 0.4
+    )
     assert epoch1 != epoch2  # different neighbours every epoch
-    flat = [i for batch in tc.by_length(lengths, 32) for i in batch]  # evaluation: in order of length
+    flat = [
+        i for batch in tc.by_length(lengths, 32) for i in batch
+    ]  # evaluation: in order of length
     assert [lengths[i] for i in flat] == sorted(lengths)
 
 
@@ -124,14 +167,21 @@ def test_under_torchrun_each_process_gets_its_share_of_every_batch():
 
 def test_evaluation_in_length_buckets_returns_results_in_dataset_order(tmp_path):
     torch.manual_seed(0)
-    pd.DataFrame({"article": [" ".join(["word"] * n + ["end"]) for n in (50, 3, 20, 7, 90, 1)],
-                  "label": ["real", "fake"] * 3, "label_idx": [0, 1] * 3}).to_csv(tmp_path / "t.csv", index=False)
+    pd.DataFrame(
+        {
+            "article": [" ".join(["word"] * n + ["end"]) for n in (50, 3, 20, 7, 90, 1)],
+            "label": ["real", "fake"] * 3,
+            "label_idx": [0, 1] * 3,
+        }
+    ).to_csv(tmp_path / "t.csv", index=False)
     dataset = tc.CsvTextDataset(tmp_path / "t.csv", max_len=100)
     model = tc.LSTMClassifier(len(dataset.vocab.itos), 8, 6, 2)
     loss_fn = torch.nn.CrossEntropyLoss()
     plain = torch.utils.data.DataLoader(dataset, batch_size=4)
     bucketed = torch.utils.data.DataLoader(dataset, batch_sampler=tc.by_length(dataset.lengths, 4))
-    first, second = (tc.evaluate(loader, model, loss_fn, torch.device("cpu")) for loader in (plain, bucketed))
+    first, second = (
+        tc.evaluate(loader, model, loss_fn, torch.device("cpu")) for loader in (plain, bucketed)
+    )
     torch.testing.assert_close(first[2], second[2], atol=1e-6, rtol=0)
     assert first[0] == second[0]
 
@@ -144,23 +194,42 @@ def test_unpacked_lstm_computes_what_a_packed_one_does():
     for row, length in enumerate((30, 4, 17, 1, 22)):
         token_ids[row, length:] = 0
     lengths = (token_ids != 0).sum(1)
-    packed = torch.nn.utils.rnn.pack_padded_sequence(model.embedding(token_ids), lengths, batch_first=True,
-                                                     enforce_sorted=False)
-    outputs, _ = torch.nn.utils.rnn.pad_packed_sequence(model.lstm(packed)[0], batch_first=True,
-                                                        padding_value=float("-inf"))
+    packed = torch.nn.utils.rnn.pack_padded_sequence(
+        model.embedding(token_ids), lengths, batch_first=True, enforce_sorted=False
+    )
+    outputs, _ = torch.nn.utils.rnn.pad_packed_sequence(
+        model.lstm(packed)[0], batch_first=True, padding_value=float("-inf")
+    )
     with torch.no_grad():
-        torch.testing.assert_close(model(token_ids), model.head(outputs.max(dim=1).values), atol=1e-6, rtol=0)
+        torch.testing.assert_close(
+            model(token_ids), model.head(outputs.max(dim=1).values), atol=1e-6, rtol=0
+        )
 
 
 def test_fast_path_scores_exactly_what_the_course_starter_way_does(small_images):
     """bench/naive_img.py decodes every picture on every access, one at a time; with FAST_DECODE
     off the fast path must train the very same model."""
     common = ["--n_epochs", 2, "--img_size", 64, "--data_dir", small_images / "data"]
-    fast = run_script("img_classifier.py", *common, "--no-fast_decode", "--no-log_images",
-                      "--run_name", "exact", cwd=small_images, env={"WANDB_MODE": "disabled"})
-    naive = subprocess.run([sys.executable, str(ROOT / "bench" / "naive_img.py"), *map(str, common)],
-                           cwd=small_images, capture_output=True, text=True, timeout=600)
-    assert fast.returncode == 0 and naive.returncode == 0, fast.stderr[-2000:] + naive.stderr[-2000:]
+    fast = run_script(
+        "img_classifier.py",
+        *common,
+        "--no-fast_decode",
+        "--no-log_images",
+        "--run_name",
+        "exact",
+        cwd=small_images,
+        env={"WANDB_MODE": "disabled"},
+    )
+    naive = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "naive_img.py"), *map(str, common)],
+        cwd=small_images,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert fast.returncode == 0 and naive.returncode == 0, (
+        fast.stderr[-2000:] + naive.stderr[-2000:]
+    )
     ours = json.loads((small_images / "runs" / "exact" / "summary.json").read_text())
     reference = json.loads(naive.stdout.strip().splitlines()[-1].removeprefix("result "))
     for split in ("train", "val", "test"):

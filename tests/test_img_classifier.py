@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 import wandb
+from conftest import ROOT, run_script, write_csv_rows
 from PIL import Image
+from wandb_records import offline_runs, run_named
 
 import img_classifier as ic
-from conftest import ROOT, run_script, write_csv_rows
-from wandb_records import offline_runs, run_named
 
 # ----------------------------------------------------------------------------- models
 
@@ -27,12 +27,20 @@ def test_cnn_follows_the_course_graph_stage_by_stage():
     model = ic.CNN()
     shapes = {}
     for name, module in model.named_children():
-        module.register_forward_hook(lambda m, i, out, name=name: shapes.__setitem__(name, tuple(out.shape)))
+        module.register_forward_hook(
+            lambda m, i, out, name=name: shapes.__setitem__(name, tuple(out.shape))
+        )
     model(torch.zeros(2, 3, 256, 256))
     assert shapes == {
-        "patchify": (2, 128, 64, 64), "norm1": (2, 128, 64, 64), "conv": (2, 128, 64, 64),
-        "norm2": (2, 128, 64, 64), "expand": (2, 256, 64, 64), "act": (2, 256, 64, 64),
-        "project": (2, 128, 64, 64), "pool": (2, 128, 32, 32), "flatten": (2, 128 * 32 * 32),
+        "patchify": (2, 128, 64, 64),
+        "norm1": (2, 128, 64, 64),
+        "conv": (2, 128, 64, 64),
+        "norm2": (2, 128, 64, 64),
+        "expand": (2, 256, 64, 64),
+        "act": (2, 256, 64, 64),
+        "project": (2, 128, 64, 64),
+        "pool": (2, 128, 32, 32),
+        "flatten": (2, 128 * 32 * 32),
         "linear": (2, 3),
     }
     assert isinstance(model.norm1, torch.nn.LayerNorm) and isinstance(model.act, torch.nn.GELU)
@@ -40,16 +48,30 @@ def test_cnn_follows_the_course_graph_stage_by_stage():
 
 
 def test_grayscale_is_the_luma_of_the_picture_and_the_models_adapt():
-    images = torch.tensor([[[[255]], [[0]], [[0]]], [[[0]], [[255]], [[0]]], [[[255]], [[255]], [[255]]]],
-                          dtype=torch.uint8)  # a red, a green and a white pixel
+    images = torch.tensor(
+        [[[[255]], [[0]], [[0]]], [[[0]], [[255]], [[0]]], [[[255]], [[255]], [[255]]]],
+        dtype=torch.uint8,
+    )  # a red, a green and a white pixel
     x = ic.normalize(images, grayscale=True)
     assert x.shape == (3, 1, 1, 1)
     # Luma 0.299 R + 0.587 G + 0.114 B, normalised by the luma of ImageNet's mean (0.458971) and spread (0.225609).
-    torch.testing.assert_close(x.flatten(), torch.tensor([(0.299 - 0.458971) / 0.225609,
-                                                          (0.587 - 0.458971) / 0.225609,
-                                                          (1.0 - 0.458971) / 0.225609]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        x.flatten(),
+        torch.tensor(
+            [
+                (0.299 - 0.458971) / 0.225609,
+                (0.587 - 0.458971) / 0.225609,
+                (1.0 - 0.458971) / 0.225609,
+            ]
+        ),
+        atol=1e-5,
+        rtol=0,
+    )
     cfg = {"model": "mlp", "grayscale": True, "img_size": 32}
-    assert ic.count_parameters(ic.build_model(cfg, num_classes=3)) == 32 * 32 * 512 + 512 + 512 * 512 + 512 + 512 * 3 + 3
+    assert (
+        ic.count_parameters(ic.build_model(cfg, num_classes=3))
+        == 32 * 32 * 512 + 512 + 512 * 512 + 512 + 512 * 3 + 3
+    )
     cnn = ic.build_model(dict(cfg, model="cnn"), num_classes=3)
     assert cnn.patchify.in_channels == 1 and cnn(torch.zeros(2, 1, 32, 32)).shape == (2, 3)
 
@@ -60,7 +82,9 @@ def test_the_cnn_head_runs_in_fp32_under_cpu_bf16():
     whatever this CPU has: the head's input and output stay fp32 under bf16 autocast."""
     model = ic.CNN(img_size=32)
     seen = {}
-    model.linear.register_forward_hook(lambda m, inputs, out: seen.update(input=inputs[0].dtype, output=out.dtype))
+    model.linear.register_forward_hook(
+        lambda m, inputs, out: seen.update(input=inputs[0].dtype, output=out.dtype)
+    )
     with torch.autocast("cpu", dtype=torch.bfloat16):
         model(torch.zeros(2, 3, 32, 32))
     assert seen == {"input": torch.float32, "output": torch.float32}
@@ -75,46 +99,71 @@ NO_BF16 = {"amd": False, "avx512_bf16": False, "amx": False}
 AMD_AVX2 = {"amd": True, "avx512_bf16": False, "amx": False}
 
 
-@pytest.mark.parametrize("setting, model, cpu, expected", [
-    ("auto", "cnn", AMX, "bf16"),  # measured 3-4x faster
-    ("auto", "cnn", AMD_AVX512_BF16, "bf16"),  # measured about 2x faster
-    ("auto", "cnn", INTEL_AVX512_BF16, "off"),  # measured slower
-    ("auto", "cnn", NO_BF16, "off"),  # emulated bf16: about 36x slower
-    ("auto", "cnn", AMD_AVX2, "off"),
-    ("auto", "mlp", AMX, "off"),  # slower for the MLP everywhere measured
-    ("auto", "mlp", AMD_AVX512_BF16, "off"),
-    ("bf16", "mlp", AMX, "off"),  # would crash: refused with a reason
-    ("bf16", "mlp", INTEL_AVX512_BF16, "bf16"),  # slower, but it is what was asked for
-    ("bf16", "cnn", NO_BF16, "bf16"),  # asked for: done, with a warning (below)
-    ("off", "cnn", AMX, "off"),
-])
-def test_mixed_precision_on_a_cpu_follows_what_the_cpu_reports(setting, model, cpu, expected, capsys):
-    precision, _ = ic.choose_precision({"mixed_precision": setting, "model": model}, torch.device("cpu"), cpu=cpu)
+@pytest.mark.parametrize(
+    "setting, model, cpu, expected",
+    [
+        ("auto", "cnn", AMX, "bf16"),  # measured 3-4x faster
+        ("auto", "cnn", AMD_AVX512_BF16, "bf16"),  # measured about 2x faster
+        ("auto", "cnn", INTEL_AVX512_BF16, "off"),  # measured slower
+        ("auto", "cnn", NO_BF16, "off"),  # emulated bf16: about 36x slower
+        ("auto", "cnn", AMD_AVX2, "off"),
+        ("auto", "mlp", AMX, "off"),  # slower for the MLP everywhere measured
+        ("auto", "mlp", AMD_AVX512_BF16, "off"),
+        ("bf16", "mlp", AMX, "off"),  # would crash: refused with a reason
+        ("bf16", "mlp", INTEL_AVX512_BF16, "bf16"),  # slower, but it is what was asked for
+        ("bf16", "cnn", NO_BF16, "bf16"),  # asked for: done, with a warning (below)
+        ("off", "cnn", AMX, "off"),
+    ],
+)
+def test_mixed_precision_on_a_cpu_follows_what_the_cpu_reports(
+    setting, model, cpu, expected, capsys
+):
+    precision, _ = ic.choose_precision(
+        {"mixed_precision": setting, "model": model}, torch.device("cpu"), cpu=cpu
+    )
     assert precision == expected
-    assert capsys.readouterr().out.startswith(f"mixed precision: {expected} (")  # said once, with the reason
+    assert capsys.readouterr().out.startswith(
+        f"mixed precision: {expected} ("
+    )  # said once, with the reason
 
 
 def test_asking_for_bf16_on_a_cpu_without_it_warns_once_with_the_cost(capsys):
-    ic.choose_precision({"mixed_precision": "bf16", "model": "cnn"}, torch.device("cpu"), cpu=AMD_AVX2)
+    ic.choose_precision(
+        {"mixed_precision": "bf16", "model": "cnn"}, torch.device("cpu"), cpu=AMD_AVX2
+    )
     out = capsys.readouterr().out
     assert out.count("warning") == 1 and "no native bf16" in out and "20 times slower" in out
-    ic.choose_precision({"mixed_precision": "bf16", "model": "cnn"}, torch.device("cpu"), cpu=AMD_AVX512_BF16)
+    ic.choose_precision(
+        {"mixed_precision": "bf16", "model": "cnn"}, torch.device("cpu"), cpu=AMD_AVX512_BF16
+    )
     assert "warning" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("capability, expected", [
-    ((7, 5), "fp16"),  # T4 (Colab's free GPU): bf16 only emulated
-    ((7, 0), "fp16"),  # V100
-    ((8, 0), "bf16"),  # A100
-    ((8, 9), "bf16"),  # L4, RTX 40xx
-    ((9, 0), "bf16"),  # H100, H200
-])
+@pytest.mark.parametrize(
+    "capability, expected",
+    [
+        ((7, 5), "fp16"),  # T4 (Colab's free GPU): bf16 only emulated
+        ((7, 0), "fp16"),  # V100
+        ((8, 0), "bf16"),  # A100
+        ((8, 9), "bf16"),  # L4, RTX 40xx
+        ((9, 0), "bf16"),  # H100, H200
+    ],
+)
 def test_mixed_precision_on_a_gpu_is_bf16_only_where_the_gpu_has_it_natively(capability, expected):
     cfg = {"mixed_precision": "auto", "model": "cnn"}
-    precision, layout = ic.choose_precision(cfg, torch.device("cuda"), cpu=NO_BF16, gpu_capability=capability)
+    precision, layout = ic.choose_precision(
+        cfg, torch.device("cuda"), cpu=NO_BF16, gpu_capability=capability
+    )
     assert precision == expected and layout == torch.channels_last
-    assert ic.choose_precision(dict(cfg, mixed_precision="off"), torch.device("cuda"), cpu=NO_BF16,
-                               gpu_capability=capability)[0] == "off"
+    assert (
+        ic.choose_precision(
+            dict(cfg, mixed_precision="off"),
+            torch.device("cuda"),
+            cpu=NO_BF16,
+            gpu_capability=capability,
+        )[0]
+        == "off"
+    )
 
 
 def test_cpu_features_read_torchs_report_and_a_cap_on_onednn():
@@ -122,10 +171,18 @@ def test_cpu_features_read_torchs_report_and_a_cap_on_onednn():
     assert ic.cpu_features(report, "ALL") == {"amd": True, "avx512_bf16": True, "amx": False}
     intel = {"cpu_name": "Intel(R) Xeon(R) Platinum 8480+", "avx512_bf16": True, "amx_bf16": True}
     assert ic.cpu_features(intel, "") == {"amd": False, "avx512_bf16": True, "amx": True}
-    assert ic.cpu_features(intel, "AVX512_CORE_BF16") == {"amd": False, "avx512_bf16": True, "amx": False}
+    assert ic.cpu_features(intel, "AVX512_CORE_BF16") == {
+        "amd": False,
+        "avx512_bf16": True,
+        "amx": False,
+    }
     # oneDNN capped below bf16 (as the AVX2 test run and the benchmarks do): bf16 would be emulated.
     assert ic.cpu_features(intel, "AVX2") == {"amd": False, "avx512_bf16": False, "amx": False}
-    assert ic.cpu_features(report, "avx512_core") == {"amd": True, "avx512_bf16": False, "amx": False}
+    assert ic.cpu_features(report, "avx512_core") == {
+        "amd": True,
+        "avx512_bf16": False,
+        "amx": False,
+    }
 
 
 def test_cpu_features_agree_with_this_machines_cpuinfo():
@@ -133,7 +190,9 @@ def test_cpu_features_agree_with_this_machines_cpuinfo():
     if not cpuinfo:
         pytest.skip("no /proc/cpuinfo on this system")
     features = ic.cpu_features(onednn_isa="ALL")
-    assert features["avx512_bf16"] == (" avx512_bf16" in cpuinfo) and features["amx"] == (" amx_bf16" in cpuinfo)
+    assert features["avx512_bf16"] == (" avx512_bf16" in cpuinfo) and features["amx"] == (
+        " amx_bf16" in cpuinfo
+    )
     assert features["amd"] == ("AuthenticAMD" in cpuinfo)
 
 
@@ -147,8 +206,14 @@ def test_dataset_reads_quoted_multiline_prompts_and_any_label_set(tmp_path):
     rows = []
     for i, size in enumerate(sizes):
         Image.new("RGB", size, (40 * i, 100, 200)).save(tmp_path / "pics" / f"p{i}.jpg")
-        rows.append({"image": f"./pics/p{i}.jpg", "prompt": f'a "cat", number {i},\nsitting',
-                     "label": ["cat", "dog"][i % 2], "label_idx": i % 2})
+        rows.append(
+            {
+                "image": f"./pics/p{i}.jpg",
+                "prompt": f'a "cat", number {i},\nsitting',
+                "label": ["cat", "dog"][i % 2],
+                "label_idx": i % 2,
+            }
+        )
     write_csv_rows(tmp_path / "train.csv", rows)
     dataset = ic.CsvImageDataset(tmp_path / "train.csv", img_size=32)
     assert len(dataset) == 3
@@ -168,18 +233,26 @@ def test_image_paths_resolve_from_another_directory(tmp_path, monkeypatch):
     assert ic.find_image("./data/parrot/parrot-1.jpg", data) == data / "parrot" / "parrot-1.jpg"
     # ...or inside a data folder that has another name.
     renamed = data.rename(tmp_path / "project" / "course-images")
-    assert ic.find_image("./data/parrot/parrot-1.jpg", renamed) == renamed / "parrot" / "parrot-1.jpg"
+    assert (
+        ic.find_image("./data/parrot/parrot-1.jpg", renamed) == renamed / "parrot" / "parrot-1.jpg"
+    )
 
 
 def sideways_photo(folder):
     """A portrait photo as a phone stores it: pixels turned on their side, and an EXIF tag
     (orientation 6) saying to turn them back. Also the same photo upright, saved losslessly."""
     with Image.open(ROOT / "data" / "parrot" / "parrot-1.jpg") as source:
-        portrait = source.convert("RGB").resize((210, 300))  # under 2x256, so no reduced-size decoding
+        portrait = source.convert("RGB").resize(
+            (210, 300)
+        )  # under 2x256, so no reduced-size decoding
     exif = Image.Exif()
     exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to view
-    portrait.transpose(Image.Transpose.ROTATE_90).save(folder / "sideways.jpg", exif=exif, quality=90)
-    with Image.open(folder / "sideways.jpg") as stored:  # the pixels the camera wrote, turned upright
+    portrait.transpose(Image.Transpose.ROTATE_90).save(
+        folder / "sideways.jpg", exif=exif, quality=90
+    )
+    with Image.open(
+        folder / "sideways.jpg"
+    ) as stored:  # the pixels the camera wrote, turned upright
         stored.transpose(Image.Transpose.ROTATE_270).save(folder / "upright.png")
     return folder / "sideways.jpg", folder / "upright.png"
 
@@ -188,9 +261,17 @@ def test_exif_orientation_is_applied_when_decoding(tmp_path):
     sideways, upright = sideways_photo(tmp_path)
     assert torch.equal(ic.load_image(sideways, 256), ic.load_image(upright, 256))
     with Image.open(sideways) as img:
-        assert img.size == (300, 210)  # stored landscape: without the tag, the crop would be another picture
-    write_csv_rows(tmp_path / "img_train.csv", [{"image": str(p), "prompt": "p", "label": "parrot", "label_idx": 0}
-                                                 for p in (sideways, upright)])
+        assert img.size == (
+            300,
+            210,
+        )  # stored landscape: without the tag, the crop would be another picture
+    write_csv_rows(
+        tmp_path / "img_train.csv",
+        [
+            {"image": str(p), "prompt": "p", "label": "parrot", "label_idx": 0}
+            for p in (sideways, upright)
+        ],
+    )
     dataset = ic.CsvImageDataset(tmp_path / "img_train.csv", 64)
     assert torch.equal(dataset.images[0], dataset.images[1])
 
@@ -201,26 +282,55 @@ def one_epoch_and_an_evaluation(cfg, images):
     dataset.labels = dataset.tensors[1]
     loader = torch.utils.data.DataLoader(dataset, batch_size=3)
     model, seen = ic.MLP(img_size=images.shape[-1]), {"train": [], "eval": []}
-    model.register_forward_pre_hook(lambda m, args: seen["train" if m.training else "eval"].append(args[0].clone()))
-    loss_fn, autocast = torch.nn.CrossEntropyLoss(reduction="sum"), torch.autocast("cpu", enabled=False)
+    model.register_forward_pre_hook(
+        lambda m, args: seen["train" if m.training else "eval"].append(args[0].clone())
+    )
+    loss_fn, autocast = (
+        torch.nn.CrossEntropyLoss(reduction="sum"),
+        torch.autocast("cpu", enabled=False),
+    )
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
-    ic.train_one_epoch(loader, model, loss_fn, optimizer, torch.amp.GradScaler("cpu", enabled=False), autocast, cfg,
-                       torch.device("cpu"), 0, wandb.init(mode="disabled"))
+    ic.train_one_epoch(
+        loader,
+        model,
+        loss_fn,
+        optimizer,
+        torch.amp.GradScaler("cpu", enabled=False),
+        autocast,
+        cfg,
+        torch.device("cpu"),
+        0,
+        wandb.init(mode="disabled"),
+    )
     ic.evaluate(loader, model, loss_fn, autocast, cfg, torch.device("cpu"))
     return torch.cat(seen["train"]), torch.cat(seen["eval"])
 
 
 def test_augment_crops_and_flips_training_batches_only_and_repeats_with_its_seed():
-    images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    cfg = {"augment": True, "img_size": 32, "grayscale": False, "learning_rate": 1e-3, "optimizer": "sgd"}
+    images = torch.randint(
+        0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    cfg = {
+        "augment": True,
+        "img_size": 32,
+        "grayscale": False,
+        "learning_rate": 1e-3,
+        "optimizer": "sgd",
+    }
     torch.manual_seed(5)
     trained_on, evaluated_on = one_epoch_and_an_evaluation(cfg, images)
     plain = ic.normalize(images, grayscale=False)
-    assert trained_on.shape == plain.shape and not torch.equal(trained_on, plain)  # training: new crops
+    assert trained_on.shape == plain.shape and not torch.equal(
+        trained_on, plain
+    )  # training: new crops
     assert torch.equal(evaluated_on, plain)  # evaluation: the pictures as they are
     torch.manual_seed(5)
-    assert torch.equal(one_epoch_and_an_evaluation(cfg, images)[0], trained_on)  # same seed, same crops
-    assert torch.equal(one_epoch_and_an_evaluation(dict(cfg, augment=False), images)[0], plain)  # off: untouched
+    assert torch.equal(
+        one_epoch_and_an_evaluation(cfg, images)[0], trained_on
+    )  # same seed, same crops
+    assert torch.equal(
+        one_epoch_and_an_evaluation(dict(cfg, augment=False), images)[0], plain
+    )  # off: untouched
 
 
 def test_each_random_stream_has_a_seed_of_its_own_per_epoch():
@@ -228,44 +338,86 @@ def test_each_random_stream_has_a_seed_of_its_own_per_epoch():
     on SEED and the epoch only, so --resume can redo an epoch exactly; under torchrun, shares of one order; run
     alone, the very order DataLoader(shuffle=True) draws from the same seed."""
     order = ic.shuffle_epoch(0, 1, 350)
-    stream = torch.Generator().manual_seed(int.from_bytes(hashlib.sha256(b"0/shuffle/1").digest()[:8], "little"))
-    assert next(iter(torch.utils.data.DataLoader(range(350), 350, shuffle=True, generator=stream))).tolist() == order
-    augmentation = torch.randperm(350).tolist()  # drawn from torch's generator, as seeded for the epoch
+    stream = torch.Generator().manual_seed(
+        int.from_bytes(hashlib.sha256(b"0/shuffle/1").digest()[:8], "little")
+    )
+    assert (
+        next(
+            iter(torch.utils.data.DataLoader(range(350), 350, shuffle=True, generator=stream))
+        ).tolist()
+        == order
+    )
+    augmentation = torch.randperm(
+        350
+    ).tolist()  # drawn from torch's generator, as seeded for the epoch
     assert sorted(order) == list(range(350)) and order != augmentation
     torch.rand(1000)  # whatever was drawn before
     assert ic.shuffle_epoch(0, 1, 350) == order and torch.randperm(350).tolist() == augmentation
     assert ic.shuffle_epoch(0, 2, 350) != order and ic.shuffle_epoch(1, 1, 350) != order
-    shares = [ic.shuffle_epoch(0, 1, 9, rank, 2) for rank in (0, 1)]  # 9 examples, 2 processes: 5 each
-    assert shares[0] == ic.shuffle_epoch(0, 1, 9)[0::2] and len(shares[1]) == 5 and set(sum(shares, [])) == set(range(9))
+    shares = [
+        ic.shuffle_epoch(0, 1, 9, rank, 2) for rank in (0, 1)
+    ]  # 9 examples, 2 processes: 5 each
+    assert (
+        shares[0] == ic.shuffle_epoch(0, 1, 9)[0::2]
+        and len(shares[1]) == 5
+        and set(sum(shares, [])) == set(range(9))
+    )
 
 
 # ----------------------------------------------------------------------------- settings
 
 
-@pytest.mark.parametrize("flags, expected", [
-    ("--model cnn --run_name new-model", {"model": "cnn", "run_name": "new-model"}),
-    ("--grayscale --run_name grayscale", {"grayscale": True}),
-    ("--optimizer adadelta --learning_rate 1.0", {"optimizer": "adadelta", "learning_rate": 1.0}),
-    ("--lr 0.5 --epochs 3", {"learning_rate": 0.5, "n_epochs": 3}),
-    ("--grayscale=True --augment=false --no-log_images", {"grayscale": True, "augment": False, "log_images": False}),
-    ("--learning_rate=0.01 --grayscale=False", {"learning_rate": 0.01, "grayscale": False}),
-])
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ("--model cnn --run_name new-model", {"model": "cnn", "run_name": "new-model"}),
+        ("--grayscale --run_name grayscale", {"grayscale": True}),
+        (
+            "--optimizer adadelta --learning_rate 1.0",
+            {"optimizer": "adadelta", "learning_rate": 1.0},
+        ),
+        ("--lr 0.5 --epochs 3", {"learning_rate": 0.5, "n_epochs": 3}),
+        (
+            "--grayscale=True --augment=false --no-log_images",
+            {"grayscale": True, "augment": False, "log_images": False},
+        ),
+        ("--learning_rate=0.01 --grayscale=False", {"learning_rate": 0.01, "grayscale": False}),
+    ],
+)
 def test_the_course_commands_and_a_sweep_agents_flags_parse_as_written(flags, expected):
     cfg, _ = ic.parse_settings(flags.split())
     assert {k: cfg[k] for k in expected} == expected
 
 
 def test_flags_count_as_given_in_every_form_even_at_their_default_value():
-    _, command = ic.parse_settings(["--lr", "0.001", "--grayscale=False", "--no-log_images", "--seed", "0"])
+    _, command = ic.parse_settings(
+        ["--lr", "0.001", "--grayscale=False", "--no-log_images", "--seed", "0"]
+    )
     assert command.given == {"learning_rate", "grayscale", "log_images", "seed"}
 
 
 def test_defaults_are_the_course_baseline():
     cfg, _ = ic.parse_settings([])
-    assert {k: cfg[k] for k in ("model", "optimizer", "learning_rate", "batch_size", "n_epochs", "grayscale",
-                                "run_name")} == {"model": "mlp", "optimizer": "sgd", "learning_rate": 1e-3,
-                                                 "batch_size": 8, "n_epochs": 5, "grayscale": False,
-                                                 "run_name": "neural-the-narwhal"}
+    assert {
+        k: cfg[k]
+        for k in (
+            "model",
+            "optimizer",
+            "learning_rate",
+            "batch_size",
+            "n_epochs",
+            "grayscale",
+            "run_name",
+        )
+    } == {
+        "model": "mlp",
+        "optimizer": "sgd",
+        "learning_rate": 1e-3,
+        "batch_size": 8,
+        "n_epochs": 5,
+        "grayscale": False,
+        "run_name": "neural-the-narwhal",
+    }
     assert set(cfg) == {name.lower() for name, _, _ in ic.settings_block()}
 
 
@@ -273,22 +425,29 @@ def test_help_lists_each_setting_with_its_comment_and_default(capsys):
     with pytest.raises(SystemExit):
         ic.parse_settings(["--help"])
     out = capsys.readouterr().out
-    assert "--batch_size" in out and "training examples per optimiser step (per process, under torchrun) (default: 8)" in " ".join(out.split())
+    assert (
+        "--batch_size" in out
+        and "training examples per optimiser step (per process, under torchrun) (default: 8)"
+        in " ".join(out.split())
+    )
     assert "--grayscale" in out and "--predict" in out
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--modle", "cnn"], "did you mean --model?"),
-    (["--batch_size", "eight"], "invalid int value: 'eight'"),
-    (["--model", "resnet"], "invalid choice: 'resnet'"),
-    (["--batch_size", "0"], "BATCH_SIZE must be positive"),
-    (["--learning_rate", "-1"], "LEARNING_RATE must be positive"),
-    (["--learning_rate", "nan"], "LEARNING_RATE must be positive"),
-    (["--seed", "-1"], "SEED must be 0 or more, got -1"),
-    (["--grayscale=maybe"], "invalid true_or_false value: 'maybe'"),
-    (["--model", "cnn", "--img_size", "4"], "IMG_SIZE must be at least 8"),
-    (["--device", "cuda" if not torch.cuda.is_available() else "mps"], "finds no"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--modle", "cnn"], "did you mean --model?"),
+        (["--batch_size", "eight"], "invalid int value: 'eight'"),
+        (["--model", "resnet"], "invalid choice: 'resnet'"),
+        (["--batch_size", "0"], "BATCH_SIZE must be positive"),
+        (["--learning_rate", "-1"], "LEARNING_RATE must be positive"),
+        (["--learning_rate", "nan"], "LEARNING_RATE must be positive"),
+        (["--seed", "-1"], "SEED must be 0 or more, got -1"),
+        (["--grayscale=maybe"], "invalid true_or_false value: 'maybe'"),
+        (["--model", "cnn", "--img_size", "4"], "IMG_SIZE must be at least 8"),
+        (["--device", "cuda" if not torch.cuda.is_available() else "mps"], "finds no"),
+    ],
+)
 def test_a_bad_setting_is_one_line_without_traceback(tmp_path, monkeypatch, capsys, args, says):
     """main() as the command line runs it (an exception escaping it would fail the test)."""
     monkeypatch.chdir(tmp_path)
@@ -297,14 +456,21 @@ def test_a_bad_setting_is_one_line_without_traceback(tmp_path, monkeypatch, caps
     except SystemExit as exit:  # argparse's own errors
         code = exit.code
     err = capsys.readouterr().err
-    assert code == 2 and says in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()
+    assert (
+        code == 2
+        and says in err
+        and len(err.strip().splitlines()) == 1
+        and not (tmp_path / "runs").exists()
+    )
 
 
 def test_a_misspelt_flag_is_one_line_from_the_command_line(tmp_path):
     result = run_script("img_classifier.py", "--modle", "cnn", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
-    assert result.stderr.strip() == ("img_classifier.py: error: unrecognized arguments: --modle cnn; did you mean "
-                                     "--model? (see --help)")
+    assert result.stderr.strip() == (
+        "img_classifier.py: error: unrecognized arguments: --modle cnn; did you mean "
+        "--model? (see --help)"
+    )
 
 
 # ----------------------------------------------------------------------------- whole runs
@@ -328,22 +494,41 @@ def test_test_accuracy_reported_logged_and_saved_is_the_saved_models_own(trained
     model = ic.MLP()
     model.load_state_dict(weights)
     pictures = torch.stack([ic.load_image(folder / row["image"]) for row in rows]).float() / 255
-    pictures = (pictures - torch.tensor(ic.IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(ic.IMAGENET_STD).view(1, 3, 1, 1)
+    pictures = (pictures - torch.tensor(ic.IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(
+        ic.IMAGENET_STD
+    ).view(1, 3, 1, 1)
     with torch.inference_mode():
         predicted = model.eval()(pictures).argmax(1).tolist()
     accuracy = sum(p == int(row["label_idx"]) for p, row in zip(predicted, rows)) / len(rows)
     summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
     logged = [row for row in run_named(folder, "e2e")["history"] if "epoch" in row][-1]
     assert summary["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)  # one picture is 0.11
-    per_class = {row["label"]: [p for p, r in zip(predicted, rows) if r["label"] == row["label"]] for row in rows}
+    per_class = {
+        row["label"]: [p for p, r in zip(predicted, rows) if r["label"] == row["label"]]
+        for row in rows
+    }
     assert summary["test_per_class_accuracy"] == pytest.approx(
-        {name: sum(p == int(next(r["label_idx"] for r in rows if r["label"] == name)) for p in found) / len(found)
-         for name, found in per_class.items()}, abs=1e-6)
+        {
+            name: sum(
+                p == int(next(r["label_idx"] for r in rows if r["label"] == name)) for p in found
+            )
+            / len(found)
+            for name, found in per_class.items()
+        },
+        abs=1e-6,
+    )
     assert logged["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
     assert re.search(rf"\n  test +{re.escape(format(accuracy, '.1%'))} ", result.stdout)
-    assert summary["num_parameters"] == 100_928_003 and summary["epochs"] == 1 and summary["examples_seen"] == 24
+    assert (
+        summary["num_parameters"] == 100_928_003
+        and summary["epochs"] == 1
+        and summary["examples_seen"] == 24
+    )
     assert "100,928,003 parameters" in result.stdout
-    assert not (folder / "runs" / "e2e" / "resume.pth").exists() and not (folder / "runs" / "e2e" / "run.lock").exists()
+    assert (
+        not (folder / "runs" / "e2e" / "resume.pth").exists()
+        and not (folder / "runs" / "e2e" / "run.lock").exists()
+    )
 
 
 def test_offline_wandb_run_holds_batch_and_epoch_metrics_and_captioned_images(trained):
@@ -358,8 +543,14 @@ def test_offline_wandb_run_holds_batch_and_epoch_metrics_and_captioned_images(tr
         assert {f"{split}_accuracy", f"{split}_loss"} <= epochs[0].keys()
         captions = epochs[0][f"predictions/{split}/captions"]
         assert len(captions) == (24 if split == "train" else 9)
-        assert all(c.count(" / ") == 1 and c.split(" / ")[1] in ("parrot", "narwhal", "axolotl") for c in captions)
-    assert run["metrics"]["batch_loss"] == "examples_seen" and run["metrics"]["val_accuracy"] == "epoch"
+        assert all(
+            c.count(" / ") == 1 and c.split(" / ")[1] in ("parrot", "narwhal", "axolotl")
+            for c in captions
+        )
+    assert (
+        run["metrics"]["batch_loss"] == "examples_seen"
+        and run["metrics"]["val_accuracy"] == "epoch"
+    )
     assert run["summary"]["num_parameters"] == 100_928_003
     assert any(key.startswith("test_confusion_matrix") for row in run["history"] for key in row)
 
@@ -371,33 +562,66 @@ def test_captions_are_the_models_verdicts_on_the_pictures_shown(trained):
     test = ic.CsvImageDataset(folder / "data" / "img_test.csv")
     with torch.inference_mode():
         predicted = model(ic.normalize(test.images, False)).argmax(1).tolist()
-    captions = next(row for row in run_named(folder, "e2e")["history"] if "epoch" in row)["predictions/test/captions"]
+    captions = next(row for row in run_named(folder, "e2e")["history"] if "epoch" in row)[
+        "predictions/test/captions"
+    ]
     assert captions == [f"{names[p]} / {names[t]}" for p, t in zip(predicted, test.labels.tolist())]
 
 
 def test_one_epoch_of_the_cnn_with_adam_end_to_end(small_images, tmp_path):
     """The course's second model with another optimiser: trains, and the saved model scores what
     the run reported (measured in the precision the run chose)."""
-    result = run_script("img_classifier.py", "--n_epochs", 1, "--model", "cnn", "--optimizer", "adam",
-                        "--img_size", 64, "--no-log_images", "--run_name", "cnn-adam",
-                        "--data_dir", small_images / "data", cwd=tmp_path, env={"WANDB_MODE": "disabled"})
+    result = run_script(
+        "img_classifier.py",
+        "--n_epochs",
+        1,
+        "--model",
+        "cnn",
+        "--optimizer",
+        "adam",
+        "--img_size",
+        64,
+        "--no-log_images",
+        "--run_name",
+        "cnn-adam",
+        "--data_dir",
+        small_images / "data",
+        cwd=tmp_path,
+        env={"WANDB_MODE": "disabled"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((tmp_path / "runs" / "cnn-adam" / "summary.json").read_text())
-    assert summary["settings"]["optimizer"] == "adam" and summary["num_parameters"] == ic.count_parameters(
-        ic.CNN(img_size=64))
+    assert summary["settings"]["optimizer"] == "adam" and summary[
+        "num_parameters"
+    ] == ic.count_parameters(ic.CNN(img_size=64))
     model, _ = ic.load_checkpoint(tmp_path / "runs" / "cnn-adam" / "model.pth")
     test = ic.CsvImageDataset(small_images / "data" / "img_test.csv", 64)
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=summary["mixed_precision"] == "bf16"):
+    with (
+        torch.inference_mode(),
+        torch.autocast("cpu", dtype=torch.bfloat16, enabled=summary["mixed_precision"] == "bf16"),
+    ):
         predictions = model(ic.normalize(test.images, False)).argmax(1)
-    assert (predictions == test.labels).float().mean().item() == pytest.approx(summary["test_accuracy"], abs=1e-9)
+    assert (predictions == test.labels).float().mean().item() == pytest.approx(
+        summary["test_accuracy"], abs=1e-9
+    )
 
 
 def test_same_seed_same_numbers(trained):
     folder, _ = trained
-    again = run_script("img_classifier.py", "--n_epochs", 1, "--run_name", "e2e-again", cwd=folder,
-                       env={"WANDB_MODE": "disabled"})
+    again = run_script(
+        "img_classifier.py",
+        "--n_epochs",
+        1,
+        "--run_name",
+        "e2e-again",
+        cwd=folder,
+        env={"WANDB_MODE": "disabled"},
+    )
     assert again.returncode == 0, again.stderr[-3000:]
-    first, second = (json.loads((folder / "runs" / name / "summary.json").read_text()) for name in ("e2e", "e2e-again"))
+    first, second = (
+        json.loads((folder / "runs" / name / "summary.json").read_text())
+        for name in ("e2e", "e2e-again")
+    )
     for key in ("train_accuracy", "val_accuracy", "test_accuracy"):
         assert first[key] == second[key], key
     for key in ("train_loss", "val_loss", "test_loss"):  # MKL may round the last bits differently
@@ -406,14 +630,18 @@ def test_same_seed_same_numbers(trained):
 
 def predicted_shares(line):
     """{class: percentage} from a --predict line `path: class (parrot 12.3%, narwhal ...)`."""
-    return {part.rsplit(" ", 1)[0]: float(part.rsplit(" ", 1)[1].rstrip("%"))
-            for part in line.split("(", 1)[1].rstrip(")").split(", ")}
+    return {
+        part.rsplit(" ", 1)[0]: float(part.rsplit(" ", 1)[1].rstrip("%"))
+        for part in line.split("(", 1)[1].rstrip(")").split(", ")
+    }
 
 
 def test_predict_prints_what_the_model_computes_for_the_picture(trained):
     folder, _ = trained
     pictures = sorted(Path(folder, "data", "parrot").glob("*.jpg"))[:2]
-    result = run_script("img_classifier.py", "--run_name", "e2e", "--predict", *pictures, cwd=folder)
+    result = run_script(
+        "img_classifier.py", "--run_name", "e2e", "--predict", *pictures, cwd=folder
+    )
     assert result.returncode == 0, result.stderr
     model, checkpoint = ic.load_checkpoint(folder / "runs" / "e2e" / "model.pth")
     images = torch.stack([ic.load_image(p, 256) for p in pictures])
@@ -422,14 +650,19 @@ def test_predict_prints_what_the_model_computes_for_the_picture(trained):
     for line, picture, expected in zip(result.stdout.strip().splitlines(), pictures, probabilities):
         names = checkpoint["class_names"]
         assert line.startswith(f"{picture}: {names[expected.argmax()]} (")
-        assert predicted_shares(line) == pytest.approx({n: 100 * p for n, p in zip(names, expected.tolist())}, abs=0.051)
+        assert predicted_shares(line) == pytest.approx(
+            {n: 100 * p for n, p in zip(names, expected.tolist())}, abs=0.051
+        )
 
 
 def logged_pictures(folder, run_name, split):
     """The pictures an offline run wrote for predictions/<split>, in the order they were logged."""
     run = run_named(folder, run_name)
     row = next(row for row in run["history"] if f"predictions/{split}/filenames" in row)
-    return [np.asarray(Image.open(run["dir"] / "files" / name)) for name in row[f"predictions/{split}/filenames"]]
+    return [
+        np.asarray(Image.open(run["dir"] / "files" / name))
+        for name in row[f"predictions/{split}/filenames"]
+    ]
 
 
 def test_logged_pictures_are_the_inputs_made_viewable(trained):
@@ -445,8 +678,19 @@ def test_logged_pictures_are_the_inputs_made_viewable(trained):
 
 
 def test_logged_grayscale_pictures_are_the_one_channel_inputs(small_images, tmp_path):
-    result = run_script("img_classifier.py", "--n_epochs", 1, "--grayscale", "--img_size", 32,
-                        "--run_name", "gray", "--data_dir", small_images / "data", cwd=tmp_path)
+    result = run_script(
+        "img_classifier.py",
+        "--n_epochs",
+        1,
+        "--grayscale",
+        "--img_size",
+        32,
+        "--run_name",
+        "gray",
+        "--data_dir",
+        small_images / "data",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     store = ic.CsvImageDataset(small_images / "data" / "img_test.csv", 32).images.float()
     luma = (store * torch.tensor(ic.GRAY_WEIGHTS).view(1, 3, 1, 1)).sum(1)
@@ -459,12 +703,19 @@ def test_logged_grayscale_pictures_are_the_one_channel_inputs(small_images, tmp_
     test = ic.CsvImageDataset(small_images / "data" / "img_test.csv", 32)
     with torch.inference_mode():
         evaluated = model(ic.normalize(test.images, grayscale=True)).softmax(1)
-    predicted = run_script("img_classifier.py", "--run_name", "gray", "--predict", *(p.resolve() for p in test.paths),
-                           cwd=tmp_path)
+    predicted = run_script(
+        "img_classifier.py",
+        "--run_name",
+        "gray",
+        "--predict",
+        *(p.resolve() for p in test.paths),
+        cwd=tmp_path,
+    )
     assert predicted.returncode == 0, predicted.stderr
     for line, expected in zip(predicted.stdout.strip().splitlines(), evaluated):
         assert predicted_shares(line) == pytest.approx(
-            {n: 100 * p for n, p in zip(checkpoint["class_names"], expected.tolist())}, abs=0.051)
+            {n: 100 * p for n, p in zip(checkpoint["class_names"], expected.tolist())}, abs=0.051
+        )
 
 
 def test_confusion_matrix_in_wandb_counts_the_test_predictions(trained):
@@ -473,7 +724,9 @@ def test_confusion_matrix_in_wandb_counts_the_test_predictions(trained):
     folder, _ = trained
     run = run_named(folder, "e2e")
     table = next(row for row in run["history"] if "test_confusion_matrix_table/path" in row)
-    data = json.loads((run["dir"] / "files" / table["test_confusion_matrix_table/path"]).read_text())
+    data = json.loads(
+        (run["dir"] / "files" / table["test_confusion_matrix_table/path"]).read_text()
+    )
     logged = {(actual, predicted): count for actual, predicted, count in data["data"]}
     model, checkpoint = ic.load_checkpoint(folder / "runs" / "e2e" / "model.pth")
     test = ic.CsvImageDataset(folder / "data" / "img_test.csv")
@@ -489,7 +742,9 @@ def test_confusion_matrix_in_wandb_counts_the_test_predictions(trained):
 def test_predict_turns_a_sideways_photo_upright(trained, tmp_path):
     folder, _ = trained
     sideways, upright = sideways_photo(tmp_path)
-    result = run_script("img_classifier.py", "--run_name", "e2e", "--predict", sideways, upright, cwd=folder)
+    result = run_script(
+        "img_classifier.py", "--run_name", "e2e", "--predict", sideways, upright, cwd=folder
+    )
     assert result.returncode == 0, result.stderr
     first, second = result.stdout.strip().splitlines()
     assert first.removeprefix(f"{sideways}: ") == second.removeprefix(f"{upright}: ")
@@ -498,25 +753,56 @@ def test_predict_turns_a_sideways_photo_upright(trained, tmp_path):
 def test_predict_on_a_file_that_is_not_a_picture(trained, tmp_path):
     folder, _ = trained
     (tmp_path / "notapicture.jpg").write_text("hello")
-    result = run_script("img_classifier.py", "--run_name", "e2e", "--predict", tmp_path / "notapicture.jpg", cwd=folder)
+    result = run_script(
+        "img_classifier.py",
+        "--run_name",
+        "e2e",
+        "--predict",
+        tmp_path / "notapicture.jpg",
+        cwd=folder,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1 and "notapicture.jpg cannot be decoded" in message
 
 
 def test_predict_without_a_trained_model_says_what_to_do(tmp_path):
-    result = run_script("img_classifier.py", "--run_name", "never-trained", "--predict", "x.jpg", cwd=tmp_path)
-    assert result.returncode == 2 and "no trained model" in result.stderr and "Traceback" not in result.stderr
+    result = run_script(
+        "img_classifier.py", "--run_name", "never-trained", "--predict", "x.jpg", cwd=tmp_path
+    )
+    assert (
+        result.returncode == 2
+        and "no trained model" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_without_credentials_it_logs_offline_and_says_how_to_upload(small_images, tmp_path):
     """No WANDB_MODE, no API key, no ~/.netrc, no terminal: offline, never a login prompt."""
     home = tmp_path / "home"
     home.mkdir()
-    result = run_script("img_classifier.py", "--n_epochs", 1, "--run_name", "no-account", "--no-log_images",
-                        "--img_size", 32, "--data_dir", small_images / "data", "--out_dir", tmp_path / "runs",
-                        cwd=tmp_path, env={"WANDB_MODE": None, "WANDB_API_KEY": None, "HOME": str(home),
-                                           "WANDB_CONFIG_DIR": str(home / ".config" / "wandb")}, timeout=300)
+    result = run_script(
+        "img_classifier.py",
+        "--n_epochs",
+        1,
+        "--run_name",
+        "no-account",
+        "--no-log_images",
+        "--img_size",
+        32,
+        "--data_dir",
+        small_images / "data",
+        "--out_dir",
+        tmp_path / "runs",
+        cwd=tmp_path,
+        env={
+            "WANDB_MODE": None,
+            "WANDB_API_KEY": None,
+            "HOME": str(home),
+            "WANDB_CONFIG_DIR": str(home / ".config" / "wandb"),
+        },
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "wandb sync" in result.stdout
     assert offline_runs(tmp_path)  # ran from elsewhere: images found through --data_dir

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 import torch
+from conftest import ROOT, ctrl_c_works, image_slice, run_script, text_slice
 
 import img_classifier as ic
 import txt_classifier as tc
-from conftest import ROOT, ctrl_c_works, image_slice, run_script, text_slice
 
 SCRIPTS = {"img_classifier.py": ic, "txt_classifier.py": tc}
 
@@ -29,17 +29,27 @@ def edited_script(script, folder, edit):
     lines[end:end] = edit
     path = folder / script
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"edited_{path.stem}_{abs(hash(str(folder)))}", path)
+    spec = importlib.util.spec_from_file_location(
+        f"edited_{path.stem}_{abs(hash(str(folder)))}", path
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_a_new_setting_becomes_a_flag_and_a_config_entry_whatever_its_spacing(script, tmp_path, capsys):
-    edited = edited_script(script, tmp_path, ["DROPOUT_RATE = 0.1 # a new setting", "USE_TRICK=True#  on or off"])
+def test_a_new_setting_becomes_a_flag_and_a_config_entry_whatever_its_spacing(
+    script, tmp_path, capsys
+):
+    edited = edited_script(
+        script, tmp_path, ["DROPOUT_RATE = 0.1 # a new setting", "USE_TRICK=True#  on or off"]
+    )
     cfg, command = edited.parse_settings(["--dropout_rate", "0.3", "--no-use_trick"])
-    assert (cfg["dropout_rate"], cfg["use_trick"], command.given) == (0.3, False, {"dropout_rate", "use_trick"})
+    assert (cfg["dropout_rate"], cfg["use_trick"], command.given) == (
+        0.3,
+        False,
+        {"dropout_rate", "use_trick"},
+    )
     assert edited.parse_settings([])[0]["dropout_rate"] == 0.1  # and a config entry when not given
     with pytest.raises(SystemExit):
         edited.parse_settings(["--help"])
@@ -47,9 +57,18 @@ def test_a_new_setting_becomes_a_flag_and_a_config_entry_whatever_its_spacing(sc
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-@pytest.mark.parametrize("line", ["dropout_rate = 0.1  # lower case", "DROPOUT = [0.1, 0.2]  # a list",
-                                  'print("hello")  # not an assignment', "DROPOUT = RATE = 0.1  # two names"])
-def test_a_line_in_the_settings_block_that_is_not_a_setting_is_named(script, line, tmp_path, capsys):
+@pytest.mark.parametrize(
+    "line",
+    [
+        "dropout_rate = 0.1  # lower case",
+        "DROPOUT = [0.1, 0.2]  # a list",
+        'print("hello")  # not an assignment',
+        "DROPOUT = RATE = 0.1  # two names",
+    ],
+)
+def test_a_line_in_the_settings_block_that_is_not_a_setting_is_named(
+    script, line, tmp_path, capsys
+):
     edited = edited_script(script, tmp_path, [line])
     assert edited.main(["--help"]) == 2
     message = capsys.readouterr().err
@@ -59,7 +78,9 @@ def test_a_line_in_the_settings_block_that_is_not_a_setting_is_named(script, lin
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_flags_count_as_given_even_at_their_default_value(script):
-    cfg, command = SCRIPTS[script].parse_settings(["--n_epochs", str(SCRIPTS[script].N_EPOCHS), "--seed", "0"])
+    cfg, command = SCRIPTS[script].parse_settings(
+        ["--n_epochs", str(SCRIPTS[script].N_EPOCHS), "--seed", "0"]
+    )
     assert command.given == {"n_epochs", "seed"}
     assert set(cfg) == {name.lower() for name, _, _ in SCRIPTS[script].settings_block()}
 
@@ -69,9 +90,15 @@ def test_flags_count_as_given_even_at_their_default_value(script):
 
 def stop_after(script, folder, args, line):
     """Start a run, send Ctrl-C once `line` is printed, and return once it has saved and stopped."""
-    process = subprocess.Popen([sys.executable, str(ROOT / script), *map(str, args)], cwd=folder,
-                               env={**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=ctrl_c_works)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / script), *map(str, args)],
+        cwd=folder,
+        env={**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=ctrl_c_works,
+    )
     output = []
     for text in process.stdout:
         output.append(text)
@@ -83,24 +110,50 @@ def stop_after(script, folder, args, line):
     assert process.returncode == 130, "".join(output)[-3000:]
 
 
-@pytest.mark.parametrize("script, data, args", [
-    ("img_classifier.py", {"train": 16, "val": 4, "test": 4}, ["--img_size", 32, "--batch_size", 4]),
-    ("txt_classifier.py", {"train": 16, "val": 4, "test": 4}, ["--batch_size", 4, "--max_len", 64]),
-])
+@pytest.mark.parametrize(
+    "script, data, args",
+    [
+        (
+            "img_classifier.py",
+            {"train": 16, "val": 4, "test": 4},
+            ["--img_size", 32, "--batch_size", 4],
+        ),
+        (
+            "txt_classifier.py",
+            {"train": 16, "val": 4, "test": 4},
+            ["--batch_size", 4, "--max_len", 64],
+        ),
+    ],
+)
 def test_resume_with_the_default_epochs_and_with_nothing_left(script, data, args, tmp_path):
     """Started with --n_epochs 3 and stopped in epoch 2: --resume --n_epochs 5 (the image
     script's default) trains to 5; --resume --n_epochs 1 has nothing left and says so."""
     (image_slice if script == "img_classifier.py" else text_slice)(tmp_path, data)
     args = [*args, "--run_name", "r"]
     stop_after(script, tmp_path, [*args, "--n_epochs", 3], "epoch 1/3")
-    nothing = run_script(script, *args, "--resume", "--n_epochs", 1, cwd=tmp_path, env={"WANDB_MODE": "disabled"})
+    nothing = run_script(
+        script, *args, "--resume", "--n_epochs", 1, cwd=tmp_path, env={"WANDB_MODE": "disabled"}
+    )
     assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
-    assert "already finished epoch 1 of 3" in nothing.stderr and "nothing to train" in nothing.stderr
-    if script == "txt_classifier.py":  # this run used Adam, the default: --optimizer sgd is a change
-        refused = run_script(script, *args, "--resume", "--optimizer", "sgd", cwd=tmp_path,
-                             env={"WANDB_MODE": "disabled"})
+    assert (
+        "already finished epoch 1 of 3" in nothing.stderr and "nothing to train" in nothing.stderr
+    )
+    if (
+        script == "txt_classifier.py"
+    ):  # this run used Adam, the default: --optimizer sgd is a change
+        refused = run_script(
+            script,
+            *args,
+            "--resume",
+            "--optimizer",
+            "sgd",
+            cwd=tmp_path,
+            env={"WANDB_MODE": "disabled"},
+        )
         assert refused.returncode == 2 and "OPTIMIZER ('adam' -> 'sgd')" in refused.stderr
-    more = run_script(script, *args, "--resume", "--n_epochs", 5, cwd=tmp_path, env={"WANDB_MODE": "disabled"})
+    more = run_script(
+        script, *args, "--resume", "--n_epochs", 5, cwd=tmp_path, env={"WANDB_MODE": "disabled"}
+    )
     assert more.returncode == 0, more.stderr[-2000:]
     assert json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())["epochs"] == 5
     assert "epoch 5/5" in more.stdout and not (tmp_path / "runs" / "r" / "resume.pth").exists()
@@ -110,8 +163,13 @@ def test_resume_refuses_a_change_to_a_default_value(tmp_path):
     """An Adam run resumed with --optimizer sgd (the default value) is refused, not carried on with Adam."""
     (tmp_path / "runs" / "r").mkdir(parents=True)
     cfg, _ = ic.parse_settings(["--run_name", "r", "--optimizer", "adam"])
-    ic.save_atomically({"format": ic.RESUME_FORMAT, "settings": cfg, "epoch": 1}, tmp_path / "runs" / "r" / "resume.pth")
-    refused = run_script("img_classifier.py", "--run_name", "r", "--resume", "--optimizer", "sgd", cwd=tmp_path)
+    ic.save_atomically(
+        {"format": ic.RESUME_FORMAT, "settings": cfg, "epoch": 1},
+        tmp_path / "runs" / "r" / "resume.pth",
+    )
+    refused = run_script(
+        "img_classifier.py", "--run_name", "r", "--resume", "--optimizer", "sgd", cwd=tmp_path
+    )
     assert refused.returncode == 2 and "OPTIMIZER ('adam' -> 'sgd')" in refused.stderr
 
 
@@ -135,7 +193,10 @@ def test_a_run_stopped_while_finishing_resumes_into_a_finished_run(tmp_path, mon
     capsys.readouterr()
     assert tc.main([*args, "--run_name", "crashed", "--resume"]) == 0
     assert "Resuming after epoch 2" in capsys.readouterr().out
-    straight, resumed = (json.loads((tmp_path / "runs" / n / "summary.json").read_text()) for n in ("straight", "crashed"))
+    straight, resumed = (
+        json.loads((tmp_path / "runs" / n / "summary.json").read_text())
+        for n in ("straight", "crashed")
+    )
     for key in ("train_accuracy", "val_accuracy", "test_accuracy", "examples_seen", "epochs"):
         assert straight[key] == resumed[key], key
     assert not (tmp_path / "runs" / "crashed" / "resume.pth").exists()
@@ -148,12 +209,19 @@ def test_an_unused_grad_scaler_state_is_not_loaded(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         scaler.load_state_dict({})  # what would happen without the guard
     model = torch.nn.Linear(2, 2)
-    point = {"model": model.state_dict(), "optimizer": torch.optim.SGD(model.parameters()).state_dict(),
-             "scaler": torch.amp.GradScaler("cpu", enabled=False).state_dict(), "epoch": 1, "examples_seen": 8,
-             "wandb_id": None}
+    point = {
+        "model": model.state_dict(),
+        "optimizer": torch.optim.SGD(model.parameters()).state_dict(),
+        "scaler": torch.amp.GradScaler("cpu", enabled=False).state_dict(),
+        "epoch": 1,
+        "examples_seen": 8,
+        "wandb_id": None,
+    }
     assert point["scaler"] == {}
     monkeypatch.setenv("WANDB_MODE", "disabled")
     cfg = {"out_dir": str(tmp_path), "run_name": "r", "wandb_project": "p", "model": "mlp"}
-    run, done, seen = ic.start_or_resume(cfg, point, model, torch.optim.SGD(model.parameters()), scaler)
+    run, done, seen = ic.start_or_resume(
+        cfg, point, model, torch.optim.SGD(model.parameters()), scaler
+    )
     assert (done, seen) == (1, 8)
     run.finish()

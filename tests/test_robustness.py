@@ -21,13 +21,22 @@ from unittest.mock import patch
 import numpy as np
 import pytest
 import torch
+from conftest import (
+    DATA,
+    ROOT,
+    ctrl_c_works,
+    image_slice,
+    read_csv_rows,
+    run_script,
+    text_slice,
+    write_csv_rows,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 import img_classifier as ic
 import txt_classifier as tc
-from conftest import DATA, ROOT, ctrl_c_works, image_slice, read_csv_rows, run_script, text_slice, write_csv_rows
 
 
 def fails_cleanly(result, code=2):
@@ -35,7 +44,12 @@ def fails_cleanly(result, code=2):
     without what a progress bar left there."""
     assert result.returncode == code, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Traceback" not in result.stdout + result.stderr
-    return "\n".join(line for line in result.stderr.splitlines() if line.strip() and "it/s]" not in line) + "\n"
+    return (
+        "\n".join(
+            line for line in result.stderr.splitlines() if line.strip() and "it/s]" not in line
+        )
+        + "\n"
+    )
 
 
 @pytest.fixture
@@ -54,15 +68,21 @@ def edit_csv(path, change):
     """Rewrite a CSV after change(rows) edits its list of row dicts."""
     rows = read_csv_rows(path)
     change(rows)
-    write_csv_rows(path, rows, fieldnames=list(rows[0]) if rows else ["image", "prompt", "label", "label_idx"])
+    write_csv_rows(
+        path, rows, fieldnames=list(rows[0]) if rows else ["image", "prompt", "label", "label_idx"]
+    )
 
 
 def in_process(script, folder, *args):
     """main(args) run in this process from `folder`, as the command line would run it (a second a case
     instead of three: no new interpreter to start). An exception escaping main() fails the test."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.chdir(folder), redirect_stdout(out), redirect_stderr(err), \
-            patch.dict(os.environ, {"WANDB_MODE": "disabled"}):
+    with (
+        contextlib.chdir(folder),
+        redirect_stdout(out),
+        redirect_stderr(err),
+        patch.dict(os.environ, {"WANDB_MODE": "disabled"}),
+    ):
         code = script.main([str(arg) for arg in args])
     return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
@@ -91,7 +111,9 @@ def test_missing_csv(images):
 
 def test_missing_column(images):
     path = images / "data" / "img_train.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace("label_idx", "class_id", 1), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("label_idx", "class_id", 1), encoding="utf-8"
+    )
     message = fails_cleanly(train_images(images))
     assert "data/img_train.csv has no column label_idx" in message and "class_id" in message
 
@@ -116,7 +138,9 @@ def test_a_csv_with_an_extra_field_in_every_row_says_the_columns_are_wrong(image
     path = images / "data" / "img_val.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
     rows = read_csv_rows(path)
-    with open(path, "w", encoding="utf-8", newline="") as f:  # the header as it was; each row one field more
+    with open(
+        path, "w", encoding="utf-8", newline=""
+    ) as f:  # the header as it was; each row one field more
         f.write(lines[0] + "\n")
         csv.writer(f, lineterminator="\n").writerows([list(row.values()) + ["x"] for row in rows])
     message = fails_cleanly(train_images(images))
@@ -134,12 +158,15 @@ def test_broken_csv_quoting(texts):
 # ----------------------------------------------------------------------------- labels
 
 
-@pytest.mark.parametrize("value, says", [
-    ("", "column label_idx: 'empty' is not a class number"),
-    ("two", "column label_idx: 'two' is not a class number"),
-    ("-1", "column label_idx: '-1' is not a class number"),
-    ("99999999999999999999", "column label_idx: '99999999999999999999' is not a class number"),
-])
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        ("", "column label_idx: 'empty' is not a class number"),
+        ("two", "column label_idx: 'two' is not a class number"),
+        ("-1", "column label_idx: '-1' is not a class number"),
+        ("99999999999999999999", "column label_idx: '99999999999999999999' is not a class number"),
+    ],
+)
 def test_bad_label_idx_names_file_row_and_column(images, value, says):
     edit_csv(images / "data" / "img_train.csv", lambda rows: rows[3].update(label_idx=value))
     message = fails_cleanly(train_images(images))
@@ -150,27 +177,38 @@ def test_label_and_label_idx_that_disagree(images):
     def swap(rows):
         other = next(r for r in rows if r["label"] != rows[0]["label"])
         rows[5].update(label=rows[0]["label"], label_idx=other["label_idx"])
+
     edit_csv(images / "data" / "img_train.csv", swap)
     message = fails_cleanly(train_images(images))
     assert "data/img_train.csv row 6: label" in message and "disagrees with" in message
 
 
 def test_class_that_training_never_shows(texts):
-    edit_csv(texts / "data" / "txt_test.csv", lambda rows: rows[2].update(label="satire", label_idx="2"))
+    edit_csv(
+        texts / "data" / "txt_test.csv", lambda rows: rows[2].update(label="satire", label_idx="2")
+    )
     message = fails_cleanly(train_texts(texts))
-    assert "data/txt_test.csv row 3: class 'satire' with label_idx 2 never appears in data/txt_train.csv" in message
+    assert (
+        "data/txt_test.csv row 3: class 'satire' with label_idx 2 never appears in data/txt_train.csv"
+        in message
+    )
 
 
 def test_class_numbers_that_skip_one(texts):
     for split in ("train", "val", "test"):
-        edit_csv(texts / "data" / f"txt_{split}.csv",
-                 lambda rows: [r.update(label_idx="2") for r in rows if r["label"] == "fake"])
+        edit_csv(
+            texts / "data" / f"txt_{split}.csv",
+            lambda rows: [r.update(label_idx="2") for r in rows if r["label"] == "fake"],
+        )
     message = fails_cleanly(train_texts(texts))
     assert "the class numbers are [0, 2]; with 2 classes they must be 0 to 1" in message
 
 
 def test_all_label_problems_are_listed_together(images):
-    edit_csv(images / "data" / "img_train.csv", lambda rows: [rows[i].update(label_idx="x") for i in (1, 4, 7)])
+    edit_csv(
+        images / "data" / "img_train.csv",
+        lambda rows: [rows[i].update(label_idx="x") for i in (1, 4, 7)],
+    )
     message = fails_cleanly(train_images(images))
     assert "3 problem(s) with labels" in message
     assert all(f"img_train.csv row {row}, column label_idx" in message for row in (2, 5, 8))
@@ -180,18 +218,29 @@ def test_all_label_problems_are_listed_together(images):
 
 
 def test_every_missing_or_broken_picture_is_listed_before_training(images):
-    rows = {split: read_csv_rows(images / "data" / f"img_{split}.csv") for split in ("train", "test")}
+    rows = {
+        split: read_csv_rows(images / "data" / f"img_{split}.csv") for split in ("train", "test")
+    }
     for row in (rows["train"][1], rows["train"][6], rows["test"][2]):
         (images / row["image"]).unlink()
     (images / rows["train"][3]["image"]).write_text("this is not a picture")
     truncated = images / rows["test"][4]["image"]
     truncated.write_bytes(truncated.read_bytes()[:600])
     message = fails_cleanly(train_images(images))
-    assert f"img_train.csv row 2, column image: {rows['train'][1]['image']} does not exist" in message
-    assert f"img_train.csv row 7, column image: {rows['train'][6]['image']} does not exist" in message
+    assert (
+        f"img_train.csv row 2, column image: {rows['train'][1]['image']} does not exist" in message
+    )
+    assert (
+        f"img_train.csv row 7, column image: {rows['train'][6]['image']} does not exist" in message
+    )
     assert f"img_test.csv row 3, column image: {rows['test'][2]['image']} does not exist" in message
-    assert f"img_train.csv row 4, column image: {rows['train'][3]['image']} cannot be decoded" in message
-    assert f"img_test.csv row 5, column image: {rows['test'][4]['image']} cannot be decoded" in message
+    assert (
+        f"img_train.csv row 4, column image: {rows['train'][3]['image']} cannot be decoded"
+        in message
+    )
+    assert (
+        f"img_test.csv row 5, column image: {rows['test'][4]['image']} cannot be decoded" in message
+    )
     assert "epoch" not in message
 
 
@@ -201,9 +250,15 @@ def odd_pictures(folder):
     rgba = base.convert("RGBA")
     rgba.putalpha(128)
     sixteen = Image.fromarray((np.asarray(base.convert("L"), dtype=np.uint16) * 257))
-    pictures = {"rgba.png": rgba, "palette.png": base.convert("P"), "cmyk.jpg": base.convert("CMYK"),
-                "gray.jpg": base.convert("L"), "sixteen.png": sixteen, "picture.webp": base,
-                "palette_transparent.png": rgba.convert("P")}
+    pictures = {
+        "rgba.png": rgba,
+        "palette.png": base.convert("P"),
+        "cmyk.jpg": base.convert("CMYK"),
+        "gray.jpg": base.convert("L"),
+        "sixteen.png": sixteen,
+        "picture.webp": base,
+        "palette_transparent.png": rgba.convert("P"),
+    }
     for name, picture in pictures.items():
         picture.save(folder / name)
     return sorted(pictures)
@@ -211,8 +266,13 @@ def odd_pictures(folder):
 
 def test_pictures_in_other_modes_and_formats_are_converted(tmp_path):
     names = odd_pictures(tmp_path)
-    write_csv_rows(tmp_path / "img_train.csv", [{"image": str(tmp_path / n), "prompt": "p", "label": "axolotl",
-                                                 "label_idx": 0} for n in names])
+    write_csv_rows(
+        tmp_path / "img_train.csv",
+        [
+            {"image": str(tmp_path / n), "prompt": "p", "label": "axolotl", "label_idx": 0}
+            for n in names
+        ],
+    )
     dataset = ic.CsvImageDataset(tmp_path / "img_train.csv", 32)
     assert dataset.images.shape == (len(names), 3, 32, 32)
     sixteen = dataset.images[names.index("sixteen.png")]
@@ -220,10 +280,16 @@ def test_pictures_in_other_modes_and_formats_are_converted(tmp_path):
 
 
 def test_empty_articles_are_listed(texts):
-    edit_csv(texts / "data" / "txt_train.csv", lambda rows: [rows[i].update(article=" \n ") for i in (0, 9)])
+    edit_csv(
+        texts / "data" / "txt_train.csv",
+        lambda rows: [rows[i].update(article=" \n ") for i in (0, 9)],
+    )
     message = fails_cleanly(train_texts(texts))
     assert "2 empty article(s)" in message
-    assert "txt_train.csv row 1, column article: empty" in message and "txt_train.csv row 10" in message
+    assert (
+        "txt_train.csv row 1, column article: empty" in message
+        and "txt_train.csv row 10" in message
+    )
 
 
 def test_predict_on_a_file_that_is_not_our_checkpoint(tmp_path):
@@ -234,9 +300,13 @@ def test_predict_on_a_file_that_is_not_our_checkpoint(tmp_path):
             (folder / "runs" / "mine" / "model.pth").write_bytes(junk)
         else:
             torch.save({"format": "someone-else/1"}, folder / "runs" / "mine" / "model.pth")
-        message = fails_cleanly(run_script(script, "--run_name", "mine", "--predict", "x", cwd=folder))
+        message = fails_cleanly(
+            run_script(script, "--run_name", "mine", "--predict", "x", cwd=folder)
+        )
         assert "runs/mine/model.pth" in message
-        assert "is not a checkpoint this script can read" in message or "was not written by" in message
+        assert (
+            "is not a checkpoint this script can read" in message or "was not written by" in message
+        )
 
 
 # ----------------------------------------------------------------------------- divergence
@@ -246,23 +316,42 @@ def test_divergence_names_the_cause_and_a_command_that_works(tmp_path):
     """SGD at 0.05 on the summed loss: by the end of epoch 1 the training loss is astronomical, though still
     a number. The run stops there, keeps no checkpoint of it, and the command it suggests trains."""
     image_slice(tmp_path, {"train": 48, "val": 9, "test": 9})
-    args = ["--n_epochs", 2, "--img_size", 64, "--learning_rate", 0.05, "--run_name", "too-fast", "--no-log_images"]
-    message = fails_cleanly(run_script("img_classifier.py", *args, cwd=tmp_path, env={"WANDB_MODE": "disabled"}),
-                            code=1)
+    args = [
+        "--n_epochs",
+        2,
+        "--img_size",
+        64,
+        "--learning_rate",
+        0.05,
+        "--run_name",
+        "too-fast",
+        "--no-log_images",
+    ]
+    message = fails_cleanly(
+        run_script("img_classifier.py", *args, cwd=tmp_path, env={"WANDB_MODE": "disabled"}), code=1
+    )
     assert "the training loss became" in message and "sgd with learning rate 0.05" in message
     assert len(message.strip().splitlines()) == 1 and "checkpoint" not in message
     assert not (tmp_path / "runs" / "too-fast" / "resume.pth").exists()
     command = message.split("Start again with a smaller learning rate: ")[1].strip()
-    assert command == "python img_classifier.py --n_epochs 2 --img_size 64 --run_name too-fast --no-log_images " \
-                      "--learning_rate=0.001"
-    again = run_script("img_classifier.py", *shlex.split(command)[2:], cwd=tmp_path, env={"WANDB_MODE": "disabled"})
+    assert (
+        command
+        == "python img_classifier.py --n_epochs 2 --img_size 64 --run_name too-fast --no-log_images "
+        "--learning_rate=0.001"
+    )
+    again = run_script(
+        "img_classifier.py", *shlex.split(command)[2:], cwd=tmp_path, env={"WANDB_MODE": "disabled"}
+    )
     assert again.returncode == 0, again.stderr[-2000:]
 
 
 def test_text_divergence_in_the_first_epoch(texts):
-    message = fails_cleanly(train_texts(texts, "--optimizer", "sgd", "--lr", "1e30", "--run_name", "x"), code=1)
+    message = fails_cleanly(
+        train_texts(texts, "--optimizer", "sgd", "--lr", "1e30", "--run_name", "x"), code=1
+    )
     assert "sgd with learning rate 1e+30" in message and message.strip().endswith(
-        "python txt_classifier.py --n_epochs 1 --optimizer sgd --run_name x --learning_rate=5")
+        "python txt_classifier.py --n_epochs 1 --optimizer sgd --run_name x --learning_rate=5"
+    )
 
 
 # ----------------------------------------------------------------------------- interruptions
@@ -270,9 +359,15 @@ def test_text_divergence_in_the_first_epoch(texts):
 
 def stop_then_resume(script, folder, args, after_line, signum=signal.SIGTERM):
     """Run, send `signum` once `after_line` has been printed, then run the command it names to carry on."""
-    process = subprocess.Popen([sys.executable, str(ROOT / script), *map(str, args)], cwd=folder,
-                               env={**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=ctrl_c_works)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / script), *map(str, args)],
+        cwd=folder,
+        env={**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=ctrl_c_works,
+    )
     output = []
     for line in process.stdout:
         output.append(line)
@@ -287,14 +382,19 @@ def stop_then_resume(script, folder, args, after_line, signum=signal.SIGTERM):
     assert "Carry on from the last finished epoch with: " in text, text[-3000:]
     command = text.split("Carry on from the last finished epoch with: ")[1].splitlines()[0]
     assert command == shlex.join(["python", script, *map(str, args), "--resume"])
-    resumed = run_script(script, *shlex.split(command)[2:], cwd=folder, env={"WANDB_MODE": "disabled"})
+    resumed = run_script(
+        script, *shlex.split(command)[2:], cwd=folder, env={"WANDB_MODE": "disabled"}
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Resuming after epoch " in resumed.stdout
     return text
 
 
 def same_final_metrics(folder, first, second):
-    a, b = (json.loads((folder / "runs" / name / "summary.json").read_text()) for name in (first, second))
+    a, b = (
+        json.loads((folder / "runs" / name / "summary.json").read_text())
+        for name in (first, second)
+    )
     for key in ("train_accuracy", "val_accuracy", "test_accuracy", "examples_seen"):
         assert a[key] == b[key], key
     for key in ("train_loss", "val_loss", "test_loss"):  # MKL may round the last bits differently
@@ -306,29 +406,73 @@ def test_sigterm_after_epoch_1_of_3_then_resume_ends_where_an_uninterrupted_run_
     mixed precision all carry on exactly."""
     image_slice(tmp_path, {"train": 48, "val": 9, "test": 9})
     args = ["--n_epochs", 3, "--img_size", 64, "--model", "cnn", "--augment", "--no-log_images"]
-    full = run_script("img_classifier.py", *args, "--run_name", "straight", cwd=tmp_path, env={"WANDB_MODE": "disabled"})
+    full = run_script(
+        "img_classifier.py",
+        *args,
+        "--run_name",
+        "straight",
+        cwd=tmp_path,
+        env={"WANDB_MODE": "disabled"},
+    )
     assert full.returncode == 0, full.stderr[-2000:]
-    stop_then_resume("img_classifier.py", tmp_path, [*args, "--run_name", "interrupted"], "epoch 1/3")
+    stop_then_resume(
+        "img_classifier.py", tmp_path, [*args, "--run_name", "interrupted"], "epoch 1/3"
+    )
     same_final_metrics(tmp_path, "straight", "interrupted")
-    assert not (tmp_path / "runs" / "interrupted" / "resume.pth").exists()  # finished: nothing left to resume
+    assert not (
+        tmp_path / "runs" / "interrupted" / "resume.pth"
+    ).exists()  # finished: nothing left to resume
 
 
 def test_ctrl_c_in_epoch_2_then_resume_ends_where_an_uninterrupted_run_does(tmp_path):
     """The bidirectional LSTM with UNK_DROPOUT, stopped by Ctrl-C in the middle of an epoch."""
     text_slice(tmp_path, {"train": 60, "val": 20, "test": 20})
-    args = ["--n_epochs", 6, "--max_len", 256, "--model", "lstm", "--bidirectional", "--unk_dropout", 0.05,
-            "--batch_size", 2, "--embed_dim", 32, "--hidden_dim", 32]
-    full = run_script("txt_classifier.py", *args, "--run_name", "straight", cwd=tmp_path, env={"WANDB_MODE": "disabled"})
+    args = [
+        "--n_epochs",
+        6,
+        "--max_len",
+        256,
+        "--model",
+        "lstm",
+        "--bidirectional",
+        "--unk_dropout",
+        0.05,
+        "--batch_size",
+        2,
+        "--embed_dim",
+        32,
+        "--hidden_dim",
+        32,
+    ]
+    full = run_script(
+        "txt_classifier.py",
+        *args,
+        "--run_name",
+        "straight",
+        cwd=tmp_path,
+        env={"WANDB_MODE": "disabled"},
+    )
     assert full.returncode == 0, full.stderr[-2000:]
-    stop_then_resume("txt_classifier.py", tmp_path, [*args, "--run_name", "interrupted"], "epoch 1/6", signal.SIGINT)
+    stop_then_resume(
+        "txt_classifier.py",
+        tmp_path,
+        [*args, "--run_name", "interrupted"],
+        "epoch 1/6",
+        signal.SIGINT,
+    )
     same_final_metrics(tmp_path, "straight", "interrupted")
 
 
 def test_stopped_before_an_epoch_ends_says_nothing_was_saved(tmp_path):
     text_slice(tmp_path, {"train": 60, "val": 20, "test": 20})
-    process = subprocess.Popen([sys.executable, str(ROOT / "txt_classifier.py"), "--model", "lstm", "--batch_size", "1"],
-                               cwd=tmp_path, env={**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "txt_classifier.py"), "--model", "lstm", "--batch_size", "1"],
+        cwd=tmp_path,
+        env={**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     for line in process.stdout:
         if line.startswith("Using cpu"):
             process.send_signal(signal.SIGTERM)
@@ -341,11 +485,19 @@ def test_stopped_before_an_epoch_ends_says_nothing_was_saved(tmp_path):
 def test_resume_refuses_changed_settings(tmp_path):
     (tmp_path / "runs" / "r").mkdir(parents=True)
     cfg, _ = ic.parse_settings(["--run_name", "r"])
-    ic.save_atomically({"format": ic.RESUME_FORMAT, "settings": cfg, "epoch": 1}, tmp_path / "runs" / "r" / "resume.pth")
-    message = fails_cleanly(run_script("img_classifier.py", "--run_name", "r", "--resume", "--model", "cnn",
-                                       cwd=tmp_path))
+    ic.save_atomically(
+        {"format": ic.RESUME_FORMAT, "settings": cfg, "epoch": 1},
+        tmp_path / "runs" / "r" / "resume.pth",
+    )
+    message = fails_cleanly(
+        run_script(
+            "img_classifier.py", "--run_name", "r", "--resume", "--model", "cnn", cwd=tmp_path
+        )
+    )
     assert "MODEL ('mlp' -> 'cnn')" in message
-    message = fails_cleanly(run_script("img_classifier.py", "--run_name", "nothing-here", "--resume", cwd=tmp_path))
+    message = fails_cleanly(
+        run_script("img_classifier.py", "--run_name", "nothing-here", "--resume", cwd=tmp_path)
+    )
     assert "nothing to resume" in message
 
 
@@ -363,36 +515,67 @@ def test_checkpoints_are_written_atomically(tmp_path):
 # ----------------------------------------------------------------------------- the output folder
 
 
-@pytest.mark.parametrize("script, out_dir", [("img_classifier.py", "afile/runs"), ("txt_classifier.py", "/proc/nope")])
+@pytest.mark.parametrize(
+    "script, out_dir", [("img_classifier.py", "afile/runs"), ("txt_classifier.py", "/proc/nope")]
+)
 def test_an_output_folder_that_cannot_be_written_stops_before_training(tmp_path, script, out_dir):
-    (image_slice if script == "img_classifier.py" else text_slice)(tmp_path, {"train": 8, "val": 3, "test": 3})
+    (image_slice if script == "img_classifier.py" else text_slice)(
+        tmp_path, {"train": 8, "val": 3, "test": 3}
+    )
     (tmp_path / "afile").write_text("a plain file, where a folder should be")
-    result = run_script(script, "--out_dir", out_dir, "--n_epochs", 1, cwd=tmp_path, env={"WANDB_MODE": "disabled"})
+    result = run_script(
+        script, "--out_dir", out_dir, "--n_epochs", 1, cwd=tmp_path, env={"WANDB_MODE": "disabled"}
+    )
     message = fails_cleanly(result)
-    assert len(message.strip().splitlines()) == 1 and "cannot write to" in message and "--out_dir" in message
+    assert (
+        len(message.strip().splitlines()) == 1
+        and "cannot write to" in message
+        and "--out_dir" in message
+    )
     assert "epoch" not in result.stdout and "Loaded" not in result.stdout
 
 
 def test_two_live_runs_cannot_share_a_run_folder_and_a_finished_one_is_overwritten(tmp_path):
     text_slice(tmp_path, {"train": 60, "val": 20, "test": 20})
     args = ["--run_name", "same", "--model", "lstm", "--n_epochs", 3]
-    first = subprocess.Popen([sys.executable, str(ROOT / "txt_classifier.py"), *map(str, args)], cwd=tmp_path,
-                             env={**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"},
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(
+        [sys.executable, str(ROOT / "txt_classifier.py"), *map(str, args)],
+        cwd=tmp_path,
+        env={**os.environ, "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     for line in first.stdout:
         if line.startswith("Loaded"):
             break
-    second = run_script("txt_classifier.py", *args, "--seed", 1, cwd=tmp_path, env={"WANDB_MODE": "disabled"})
+    second = run_script(
+        "txt_classifier.py", *args, "--seed", 1, cwd=tmp_path, env={"WANDB_MODE": "disabled"}
+    )
     message = fails_cleanly(second)
     assert f"another run (process {first.pid}) is writing to runs/same" in message
     assert len(message.strip().splitlines()) == 1
     assert first.wait(timeout=300) == 0, first.stdout.read()[-2000:]
-    assert json.loads((tmp_path / "runs" / "same" / "summary.json").read_text())["settings"]["seed"] == 0
+    assert (
+        json.loads((tmp_path / "runs" / "same" / "summary.json").read_text())["settings"]["seed"]
+        == 0
+    )
     assert not (tmp_path / "runs" / "same" / "run.lock").exists()  # cleaned up on exit
-    again = run_script("txt_classifier.py", *args, "--seed", 1, "--n_epochs", 1, cwd=tmp_path,
-                       env={"WANDB_MODE": "disabled"})
+    again = run_script(
+        "txt_classifier.py",
+        *args,
+        "--seed",
+        1,
+        "--n_epochs",
+        1,
+        cwd=tmp_path,
+        env={"WANDB_MODE": "disabled"},
+    )
     assert again.returncode == 0, again.stderr[-2000:]
-    assert json.loads((tmp_path / "runs" / "same" / "summary.json").read_text())["settings"]["seed"] == 1
+    assert (
+        json.loads((tmp_path / "runs" / "same" / "summary.json").read_text())["settings"]["seed"]
+        == 1
+    )
 
 
 # ----------------------------------------------------------------------------- wandb faults
@@ -406,9 +589,20 @@ def closed_port():
 
 def test_unreachable_wandb_server_does_not_stop_training(texts):
     started = time.time()
-    result = run_script("txt_classifier.py", "--n_epochs", 1, "--run_name", "no-network", cwd=texts, timeout=120,
-                        env={"WANDB_MODE": "online", "WANDB_API_KEY": "x" * 40,
-                             "WANDB_BASE_URL": f"http://127.0.0.1:{closed_port()}"})
+    result = run_script(
+        "txt_classifier.py",
+        "--n_epochs",
+        1,
+        "--run_name",
+        "no-network",
+        cwd=texts,
+        timeout=120,
+        env={
+            "WANDB_MODE": "online",
+            "WANDB_API_KEY": "x" * 40,
+            "WANDB_BASE_URL": f"http://127.0.0.1:{closed_port()}",
+        },
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("warning: wandb could not start online") == 1
     assert (texts / "runs" / "no-network" / "summary.json").is_file()
@@ -417,8 +611,13 @@ def test_unreachable_wandb_server_does_not_stop_training(texts):
 
 def test_a_wandb_mode_wandb_does_not_know_stops_before_training(texts):
     """A WANDB_MODE wandb rejects would make every wandb.init fail: said at once, in one line."""
-    message = fails_cleanly(run_script("txt_classifier.py", "--n_epochs", 1, cwd=texts, env={"WANDB_MODE": "ofline"}))
-    assert "WANDB_MODE=ofline is not a mode wandb knows" in message and len(message.strip().splitlines()) == 1
+    message = fails_cleanly(
+        run_script("txt_classifier.py", "--n_epochs", 1, cwd=texts, env={"WANDB_MODE": "ofline"})
+    )
+    assert (
+        "WANDB_MODE=ofline is not a mode wandb knows" in message
+        and len(message.strip().splitlines()) == 1
+    )
 
 
 # ----------------------------------------------------------------------------- random damage
@@ -428,7 +627,7 @@ def damage(data, operations):
     for kind, position, payload in operations:
         at = position % (len(data) + 1)
         if kind == "delete":
-            data = data[:at] + data[at + len(payload):]
+            data = data[:at] + data[at + len(payload) :]
         elif kind == "insert":
             data = data[:at] + payload + data[at:]
         else:
@@ -436,10 +635,30 @@ def damage(data, operations):
     return data
 
 
-corruptions = st.lists(st.tuples(st.sampled_from(["delete", "insert", "truncate"]), st.integers(0, 5000),
-                                 st.sampled_from([b'"', b",", b"\n", b"\xff\xfe", b"label_idx", b"-3", b"x,y,z\n",
-                                                  b"\r\n", b'"",,"', b"\x00", b"\xe2\x80", b"9999999999999999999"])),
-                       min_size=1, max_size=4)
+corruptions = st.lists(
+    st.tuples(
+        st.sampled_from(["delete", "insert", "truncate"]),
+        st.integers(0, 5000),
+        st.sampled_from(
+            [
+                b'"',
+                b",",
+                b"\n",
+                b"\xff\xfe",
+                b"label_idx",
+                b"-3",
+                b"x,y,z\n",
+                b"\r\n",
+                b'"",,"',
+                b"\x00",
+                b"\xe2\x80",
+                b"9999999999999999999",
+            ]
+        ),
+    ),
+    min_size=1,
+    max_size=4,
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -450,8 +669,21 @@ def test_random_damage_to_a_text_csv_never_gives_a_traceback(operations, split):
         path = data / f"txt_{split}.csv"
         path.write_bytes(damage(path.read_bytes(), operations))
         out, err = io.StringIO(), io.StringIO()
-        with redirect_stdout(out), redirect_stderr(err), patch.dict(os.environ, {"WANDB_MODE": "disabled"}):
-            code = tc.main(["--data_dir", str(data), "--out_dir", str(Path(folder) / "runs"), "--n_epochs", "1"])
+        with (
+            redirect_stdout(out),
+            redirect_stderr(err),
+            patch.dict(os.environ, {"WANDB_MODE": "disabled"}),
+        ):
+            code = tc.main(
+                [
+                    "--data_dir",
+                    str(data),
+                    "--out_dir",
+                    str(Path(folder) / "runs"),
+                    "--n_epochs",
+                    "1",
+                ]
+            )
         assert code in (0, 2), err.getvalue()
         if code == 2:
             assert err.getvalue().startswith("error: ")
@@ -465,7 +697,21 @@ def test_random_damage_to_an_image_csv_never_gives_a_traceback(operations):
         path = data / "img_train.csv"
         path.write_bytes(damage(path.read_bytes(), operations))
         out, err = io.StringIO(), io.StringIO()
-        with redirect_stdout(out), redirect_stderr(err), patch.dict(os.environ, {"WANDB_MODE": "disabled"}):
-            code = ic.main(["--data_dir", str(data), "--out_dir", str(Path(folder) / "runs"), "--n_epochs", "1",
-                            "--img_size", "16"])
+        with (
+            redirect_stdout(out),
+            redirect_stderr(err),
+            patch.dict(os.environ, {"WANDB_MODE": "disabled"}),
+        ):
+            code = ic.main(
+                [
+                    "--data_dir",
+                    str(data),
+                    "--out_dir",
+                    str(Path(folder) / "runs"),
+                    "--n_epochs",
+                    "1",
+                    "--img_size",
+                    "16",
+                ]
+            )
         assert code in (0, 2), err.getvalue()

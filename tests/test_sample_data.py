@@ -56,7 +56,9 @@ def test_text_csv_schema_counts_labels_and_pairs(split):
         assert (real["label"], fake["label"]) == ("real", "fake")
         assert real["source"].startswith("https://") and ".example/" in real["source"]
         title = real["article"].split("\n")[0]
-        assert fake["article"].split("\n")[0].strip("*# ") == title  # the fake is written from the title
+        assert (
+            fake["article"].split("\n")[0].strip("*# ") == title
+        )  # the fake is written from the title
         assert title in fake["source"]  # whose prompt names it
 
 
@@ -68,8 +70,14 @@ def test_every_image_exists_decodes_and_sizes_vary():
                 img.load()
                 assert img.format == "JPEG" and img.mode == "RGB"
                 sizes.append(img.size)
-    assert len(sizes) == len(set(r["image"] for s in IMAGE_ROWS for r in read_rows(DATA / f"img_{s}.csv")[1]))
-    assert any(w > h for w, h in sizes) and any(h > w for w, h in sizes) and any(w == h for w, h in sizes)
+    assert len(sizes) == len(
+        set(r["image"] for s in IMAGE_ROWS for r in read_rows(DATA / f"img_{s}.csv")[1])
+    )
+    assert (
+        any(w > h for w, h in sizes)
+        and any(h > w for w, h in sizes)
+        and any(w == h for w, h in sizes)
+    )
     assert sum(min(w, h) < 256 for w, h in sizes) > 30  # the resize path sees small pictures too
 
 
@@ -101,7 +109,9 @@ def test_sample_text_has_the_lexical_statistics_of_real_articles():
     sys.path.insert(0, str(ROOT))
     from txt_classifier import tokenize
 
-    counts = collections.Counter(t for r in read_rows(DATA / "txt_train.csv")[1] for t in tokenize(r["article"]))
+    counts = collections.Counter(
+        t for r in read_rows(DATA / "txt_train.csv")[1] for t in tokenize(r["article"])
+    )
     test_tokens = [t for r in read_rows(DATA / "txt_test.csv")[1] for t in tokenize(r["article"])]
     assert len(counts) >= 15_000
     assert sum(n == 1 for n in counts.values()) / len(counts) >= 0.40
@@ -109,8 +119,17 @@ def test_sample_text_has_the_lexical_statistics_of_real_articles():
 
 
 def test_regenerating_reproduces_the_committed_csvs(tmp_path):
-    subprocess.run([sys.executable, str(DATA / "generate" / "make_sample_data.py"), "--out", str(tmp_path), "--no-images"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(DATA / "generate" / "make_sample_data.py"),
+            "--out",
+            str(tmp_path),
+            "--no-images",
+        ],
+        check=True,
+        capture_output=True,
+    )
     for path in sorted(DATA.glob("*.csv")):
         assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
 
@@ -123,12 +142,16 @@ def test_regenerated_pictures_match_the_committed_ones():
         sample_images.render(specs[path]).save(encoded, "JPEG", quality=specs[path]["quality"])
         with Image.open(encoded) as drawn, Image.open(DATA / path) as committed:
             assert committed.size == drawn.size
-            difference = np.abs(np.asarray(committed.convert("L"), float) - np.asarray(drawn.convert("L"), float))
+            difference = np.abs(
+                np.asarray(committed.convert("L"), float) - np.asarray(drawn.convert("L"), float)
+            )
             assert difference.mean() < 1, path
 
 
 def test_data_folder_stays_small():
-    tracked = subprocess.run(["git", "ls-files", "data"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "data"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
     files = [ROOT / f for f in tracked] or [p for p in DATA.rglob("*") if p.is_file()]
     assert sum(f.stat().st_size for f in files) < 20 * 1024 * 1024
 

@@ -8,26 +8,60 @@ import pandas as pd
 import pytest
 import torch
 import wandb
-
-import txt_classifier as tc
 from conftest import DATA, read_csv_rows, run_script
 from wandb_records import offline_runs, read_run, run_named
+
+import txt_classifier as tc
 
 # ----------------------------------------------------------------------------- data
 
 
 def test_tokeniser_splits_punctuation_and_keeps_everything_else():
-    text = "Mayor’s “plan” (approved 5-2): $2.4 million!\n\nIs it? Yes; 7:30 p.m. 🎉 **Bold**\t[Date]"
+    text = (
+        "Mayor’s “plan” (approved 5-2): $2.4 million!\n\nIs it? Yes; 7:30 p.m. 🎉 **Bold**\t[Date]"
+    )
     assert tc.tokenize(text) == [
-        "Mayor’s", "“plan”", "(", "approved", "5-2", ")", ":", "$2", ".", "4", "million", "!", "Is", "it", "?",
-        "Yes", ";", "7", ":", "30", "p", ".", "m", ".", "🎉", "**Bold**", "[Date]"]
+        "Mayor’s",
+        "“plan”",
+        "(",
+        "approved",
+        "5-2",
+        ")",
+        ":",
+        "$2",
+        ".",
+        "4",
+        "million",
+        "!",
+        "Is",
+        "it",
+        "?",
+        "Yes",
+        ";",
+        "7",
+        ":",
+        "30",
+        "p",
+        ".",
+        "m",
+        ".",
+        "🎉",
+        "**Bold**",
+        "[Date]",
+    ]
     assert tc.tokenize("  \n ") == []
 
 
 def write_split(folder, name, articles, labels=None):
     labels = labels or ["real", "fake"] * (len(articles) // 2)
-    pd.DataFrame({"article": articles, "source": "s", "label": labels,
-                  "label_idx": [{"real": 0, "fake": 1}[x] for x in labels]}).to_csv(folder / name, index=False)
+    pd.DataFrame(
+        {
+            "article": articles,
+            "source": "s",
+            "label": labels,
+            "label_idx": [{"real": 0, "fake": 1}[x] for x in labels],
+        }
+    ).to_csv(folder / name, index=False)
     return folder / name
 
 
@@ -38,9 +72,22 @@ def test_vocabulary_comes_from_training_only_with_padding_and_unknown_tokens(tmp
     cfg, _ = tc.parse_settings(["--data_dir", str(tmp_path), "--max_len", "4"])
     splits, class_names = tc.load_splits(cfg)
     vocab = splits["train"].vocab
-    assert vocab.itos == [tc.PAD, tc.UNK, "ran", "the", "cat", "dog", "sat"]  # most frequent first, then a-z
+    assert vocab.itos == [
+        tc.PAD,
+        tc.UNK,
+        "ran",
+        "the",
+        "cat",
+        "dog",
+        "sat",
+    ]  # most frequent first, then a-z
     assert all(split.vocab is vocab for split in splits.values())
-    assert splits["val"].token_ids[0].tolist() == [vocab.stoi["the"], tc.UNK_IDX, tc.UNK_IDX, tc.PAD_IDX]
+    assert splits["val"].token_ids[0].tolist() == [
+        vocab.stoi["the"],
+        tc.UNK_IDX,
+        tc.UNK_IDX,
+        tc.PAD_IDX,
+    ]
     assert splits["test"].token_ids[0].tolist() == [tc.UNK_IDX, tc.UNK_IDX, tc.PAD_IDX, tc.PAD_IDX]
     assert class_names == ["real", "fake"]
     assert tc.Vocab.build(["a b b b"], min_freq=2).itos == [tc.PAD, tc.UNK, "b"]
@@ -50,8 +97,13 @@ def test_special_tokens_cannot_be_reached_from_text(tmp_path):
     """An article that writes "<pad>" or "<unk>" gets ordinary ids: a word training saw, else <unk>, never
     padding, so the LSTM's length count keeps every word."""
     vocab = tc.Vocab.build(["a b in the text", "and <unk> too"])
-    assert vocab(tc.tokenize("a <pad> in <unk> text")) == [vocab.stoi["a"], tc.UNK_IDX, vocab.stoi["in"],
-                                                          vocab.stoi["<unk>"], vocab.stoi["text"]]
+    assert vocab(tc.tokenize("a <pad> in <unk> text")) == [
+        vocab.stoi["a"],
+        tc.UNK_IDX,
+        vocab.stoi["in"],
+        vocab.stoi["<unk>"],
+        vocab.stoi["text"],
+    ]
     assert vocab.stoi["<unk>"] > tc.UNK_IDX
     path = write_split(tmp_path, "txt_val.csv", ["the last word is <pad>", "one two three"])
     dataset = tc.CsvTextDataset(path, vocab=vocab, max_len=8)
@@ -62,7 +114,9 @@ def test_transforms_truncate_and_pad_to_max_len():
     vocab = tc.Vocab.build(["a b c d e f", "x"])
     assert tc.text_transform("a b c d e f", vocab, 4) == vocab(["a", "b", "c", "d"])
     assert tc.text_transform("x", vocab, 4) == vocab(["x"]) + [tc.PAD_IDX] * 3
-    assert tc.text_transform("a b c d e f", vocab, -1) == vocab(list("abcdef"))  # MAX_LEN -1: neither
+    assert tc.text_transform("a b c d e f", vocab, -1) == vocab(
+        list("abcdef")
+    )  # MAX_LEN -1: neither
 
 
 # ----------------------------------------------------------------------------- models
@@ -78,11 +132,15 @@ def padded_pair(short_len=7, long_len=19, vocab_size=50):
     return short[None], batch
 
 
-@pytest.mark.parametrize("model", [
-    tc.BagOfWords(50, 8, 2),
-    tc.LSTMClassifier(50, 8, 6, 2),
-    tc.LSTMClassifier(50, 8, 6, 2, num_layers=2, bidirectional=True),
-], ids=["bow", "lstm", "lstm-2-layer-bidirectional"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        tc.BagOfWords(50, 8, 2),
+        tc.LSTMClassifier(50, 8, 6, 2),
+        tc.LSTMClassifier(50, 8, 6, 2, num_layers=2, bidirectional=True),
+    ],
+    ids=["bow", "lstm", "lstm-2-layer-bidirectional"],
+)
 def test_padding_never_changes_a_prediction(model):
     torch.manual_seed(0)
     alone, batched = padded_pair()
@@ -95,13 +153,22 @@ def test_padding_never_changes_a_prediction(model):
 
 
 def test_lstm_settings_are_honoured():
-    model = tc.build_model({"model": "lstm", "embed_dim": 8, "hidden_dim": 6, "num_layers": 3,
-                            "bidirectional": True}, vocab_size=30, num_classes=2)
-    for stack in (model.lstm, model.lstm_backward):  # a forward and a backward stack of 3 layers each
+    model = tc.build_model(
+        {"model": "lstm", "embed_dim": 8, "hidden_dim": 6, "num_layers": 3, "bidirectional": True},
+        vocab_size=30,
+        num_classes=2,
+    )
+    for stack in (
+        model.lstm,
+        model.lstm_backward,
+    ):  # a forward and a backward stack of 3 layers each
         assert (stack.input_size, stack.hidden_size, stack.num_layers) == (8, 6, 3)
     assert model.head[0].in_features == 12 and model.embedding.padding_idx == 0
-    one_way = tc.build_model({"model": "lstm", "embed_dim": 8, "hidden_dim": 6, "num_layers": 3,
-                              "bidirectional": False}, vocab_size=30, num_classes=2)
+    one_way = tc.build_model(
+        {"model": "lstm", "embed_dim": 8, "hidden_dim": 6, "num_layers": 3, "bidirectional": False},
+        vocab_size=30,
+        num_classes=2,
+    )
     assert one_way.lstm_backward is None and one_way.head[0].in_features == 6
 
 
@@ -119,11 +186,15 @@ def test_bidirectional_lstm_computes_what_a_packed_bidirectional_one_does():
         for row, length in enumerate((30, 4, 17, 1, 22)):
             token_ids[row, length:] = 0
         lengths = (token_ids != 0).sum(1)
-        packed = torch.nn.utils.rnn.pack_padded_sequence(model.embedding(token_ids), lengths, batch_first=True,
-                                                         enforce_sorted=False)
-        outputs, _ = torch.nn.utils.rnn.pad_packed_sequence(reference(packed)[0], batch_first=True,
-                                                            padding_value=float("-inf"))
-        torch.testing.assert_close(model(token_ids), model.head(outputs.max(dim=1).values), atol=1e-6, rtol=0)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(
+            model.embedding(token_ids), lengths, batch_first=True, enforce_sorted=False
+        )
+        outputs, _ = torch.nn.utils.rnn.pad_packed_sequence(
+            reference(packed)[0], batch_first=True, padding_value=float("-inf")
+        )
+        torch.testing.assert_close(
+            model(token_ids), model.head(outputs.max(dim=1).values), atol=1e-6, rtol=0
+        )
 
 
 def test_reverse_within_length_keeps_padding_in_place_and_undoes_itself():
@@ -153,10 +224,20 @@ def what_the_model_is_given(unk_share):
     dataset.labels = dataset.tensors[1]
     loader = torch.utils.data.DataLoader(dataset, batch_size=4)
     model, seen = tc.BagOfWords(50, 8, 2), {"train": [], "eval": []}
-    model.register_forward_pre_hook(lambda m, args: seen["train" if m.training else "eval"].append(args[0].clone()))
+    model.register_forward_pre_hook(
+        lambda m, args: seen["train" if m.training else "eval"].append(args[0].clone())
+    )
     cfg = {"unk_dropout": unk_share, "learning_rate": 0.01, "optimizer": "adam"}
-    tc.train_one_epoch(loader, model, torch.nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters()), cfg,
-                       torch.device("cpu"), 0, wandb.init(mode="disabled"))
+    tc.train_one_epoch(
+        loader,
+        model,
+        torch.nn.CrossEntropyLoss(),
+        torch.optim.Adam(model.parameters()),
+        cfg,
+        torch.device("cpu"),
+        0,
+        wandb.init(mode="disabled"),
+    )
     tc.evaluate(loader, model, torch.nn.CrossEntropyLoss(), torch.device("cpu"))
     return token_ids, torch.cat(seen["train"]), torch.cat(seen["eval"])
 
@@ -170,38 +251,52 @@ def test_unk_dropout_reaches_training_batches_only():
 
 def test_the_training_order_and_unk_dropout_draw_from_streams_of_their_own():
     cfg = {"seed": 0, "batch_size": 350, "bucket_by_length": False}
-    order, = tc.epoch_batches(cfg, [10] * 350, 1)
+    (order,) = tc.epoch_batches(cfg, [10] * 350, 1)
     dropout = torch.randperm(350).tolist()  # drawn from torch's generator, as seeded for the epoch
     assert sorted(order) == list(range(350)) and order != dropout
-    assert tc.epoch_batches(cfg, [10] * 350, 1) == [order] and torch.randperm(350).tolist() == dropout  # repeats
+    assert (
+        tc.epoch_batches(cfg, [10] * 350, 1) == [order] and torch.randperm(350).tolist() == dropout
+    )  # repeats
     assert tc.epoch_batches(cfg, [10] * 350, 2) != [order]  # a new order every epoch
 
 
 # ----------------------------------------------------------------------------- settings
 
 
-@pytest.mark.parametrize("flags, expected", [
-    ("--batch_size 1 --max_len -1 --length_histogram", {"batch_size": 1, "max_len": -1, "length_histogram": True}),
-    ("--batch_size 32 --max_len 1024", {"batch_size": 32, "max_len": 1024}),
-    ("--optimizer sgd --lr 5", {"optimizer": "sgd", "learning_rate": 5.0}),
-    ("--optimizer adam --lr 0.001", {"optimizer": "adam", "learning_rate": 0.001}),
-    ("--model lstm", {"model": "lstm"}),
-    ("--epochs 3 --bidirectional --num_layers 2", {"n_epochs": 3, "bidirectional": True, "num_layers": 2}),
-])
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (
+            "--batch_size 1 --max_len -1 --length_histogram",
+            {"batch_size": 1, "max_len": -1, "length_histogram": True},
+        ),
+        ("--batch_size 32 --max_len 1024", {"batch_size": 32, "max_len": 1024}),
+        ("--optimizer sgd --lr 5", {"optimizer": "sgd", "learning_rate": 5.0}),
+        ("--optimizer adam --lr 0.001", {"optimizer": "adam", "learning_rate": 0.001}),
+        ("--model lstm", {"model": "lstm"}),
+        (
+            "--epochs 3 --bidirectional --num_layers 2",
+            {"n_epochs": 3, "bidirectional": True, "num_layers": 2},
+        ),
+    ],
+)
 def test_the_course_commands_parse_as_written(flags, expected):
     cfg, _ = tc.parse_settings(flags.split())
     assert {k: cfg[k] for k in expected} == expected
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--max_len", "0"], "MAX_LEN must be a positive number of tokens, or -1"),
-    (["--model", "gpt"], "invalid choice: 'gpt'"),
-    (["--epochs", "0"], "N_EPOCHS must be positive"),
-    (["--hiden_dim", "8"], "did you mean --hidden_dim?"),
-    (["--unk_dropout", "1"], "UNK_DROPOUT is a share of tokens"),
-    (["--seed", "-1"], "SEED must be 0 or more"),
-    (["--bidirectional=yes please"], "invalid true_or_false value"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--max_len", "0"], "MAX_LEN must be a positive number of tokens, or -1"),
+        (["--model", "gpt"], "invalid choice: 'gpt'"),
+        (["--epochs", "0"], "N_EPOCHS must be positive"),
+        (["--hiden_dim", "8"], "did you mean --hidden_dim?"),
+        (["--unk_dropout", "1"], "UNK_DROPOUT is a share of tokens"),
+        (["--seed", "-1"], "SEED must be 0 or more"),
+        (["--bidirectional=yes please"], "invalid true_or_false value"),
+    ],
+)
 def test_a_bad_setting_is_one_line_without_traceback(tmp_path, monkeypatch, capsys, args, says):
     monkeypatch.chdir(tmp_path)
     try:
@@ -209,11 +304,18 @@ def test_a_bad_setting_is_one_line_without_traceback(tmp_path, monkeypatch, caps
     except SystemExit as exit:  # argparse's own errors
         code = exit.code
     err = capsys.readouterr().err
-    assert code == 2 and says in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()
+    assert (
+        code == 2
+        and says in err
+        and len(err.strip().splitlines()) == 1
+        and not (tmp_path / "runs").exists()
+    )
 
 
 def test_unpadded_batches_explain_why_they_cannot_be_stacked(small_texts):
-    result = run_script("txt_classifier.py", "--max_len", -1, "--batch_size", 4, "--n_epochs", 1, cwd=small_texts)
+    result = run_script(
+        "txt_classifier.py", "--max_len", -1, "--batch_size", 4, "--n_epochs", 1, cwd=small_texts
+    )
     assert result.returncode != 0 and "Traceback" not in result.stderr
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1
@@ -225,8 +327,15 @@ def test_unpadded_batches_explain_why_they_cannot_be_stacked(small_texts):
 
 @pytest.fixture(scope="module")
 def trained(small_texts):
-    result = run_script("txt_classifier.py", "--n_epochs", 2, "--run_name", "e2e", "--length_histogram",
-                        cwd=small_texts)
+    result = run_script(
+        "txt_classifier.py",
+        "--n_epochs",
+        2,
+        "--run_name",
+        "e2e",
+        "--length_histogram",
+        cwd=small_texts,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return small_texts, result
 
@@ -236,10 +345,16 @@ def test_run_writes_summary_histogram_and_timings(trained):
     summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
     last_epoch = [row for row in run_named(folder, "e2e")["history"] if "epoch" in row][-1]
     assert summary["epochs"] == 2 and summary["examples_seen"] == 120  # 60 articles, twice
-    assert f"epoch 2/2 ({last_epoch['epoch_seconds']:.1f} s)" in result.stdout  # per-epoch wall time, as logged
-    lengths = [len(tc.tokenize(row["article"])) for row in read_csv_rows(folder / "data" / "txt_train.csv")]
+    assert (
+        f"epoch 2/2 ({last_epoch['epoch_seconds']:.1f} s)" in result.stdout
+    )  # per-epoch wall time, as logged
+    lengths = [
+        len(tc.tokenize(row["article"])) for row in read_csv_rows(folder / "data" / "txt_train.csv")
+    ]
     assert f"Training article lengths in tokens: min {min(lengths)}, median" in result.stdout
-    assert f"max {max(lengths)}; " in result.stdout and "longer than MAX_LEN = 1024" in result.stdout
+    assert (
+        f"max {max(lengths)}; " in result.stdout and "longer than MAX_LEN = 1024" in result.stdout
+    )
     assert (folder / "runs" / "e2e" / "length_histogram.png").stat().st_size > 1000
 
 
@@ -255,13 +370,20 @@ def test_accuracy_reported_logged_and_saved_is_the_saved_models_own(trained):
     logged = [row for row in run_named(folder, "e2e")["history"] if "epoch" in row][-1]
     for split in ("train", "val", "test"):
         rows = read_csv_rows(folder / "data" / f"txt_{split}.csv")
-        ids = [[index.get(token, 1) for token in re.sub(r"([.,:;!?()])", r" \1 ", row["article"]).split()][:1024]
-               for row in rows]
+        ids = [
+            [
+                index.get(token, 1)
+                for token in re.sub(r"([.,:;!?()])", r" \1 ", row["article"]).split()
+            ][:1024]
+            for row in rows
+        ]
         batch = torch.tensor([article + [0] * (1024 - len(article)) for article in ids])
         with torch.inference_mode():
             predicted = model.eval()(batch).argmax(1).tolist()
         accuracy = sum(p == int(row["label_idx"]) for p, row in zip(predicted, rows)) / len(rows)
-        assert summary[f"{split}_accuracy"] == pytest.approx(accuracy, abs=1e-6), split  # one article: 0.05
+        assert summary[f"{split}_accuracy"] == pytest.approx(accuracy, abs=1e-6), (
+            split
+        )  # one article: 0.05
         assert logged[f"{split}_accuracy"] == pytest.approx(accuracy, abs=1e-6), split
     assert f"  test  {accuracy:>10.1%}" in result.stdout
 
@@ -272,12 +394,21 @@ def test_offline_wandb_run_holds_the_metrics_the_course_compares(trained):
     assert run["config"]["optimizer"] == "adam" and run["summary"]["optimizer"] == "adam"
     batches = [row for row in run["history"] if "batch_loss" in row]
     seen = [row["examples_seen"] for row in batches]
-    assert len(seen) == 4 and seen[1] == 60 and seen[3] == 120  # 60 articles in batches of 32: two a epoch
+    assert (
+        len(seen) == 4 and seen[1] == 60 and seen[3] == 120
+    )  # 60 articles in batches of 32: two a epoch
     epochs = [row for row in run["history"] if "epoch" in row]
     assert [row["epoch"] for row in epochs] == [1, 2]
     for row in epochs:
-        assert {"train_accuracy", "train_loss", "val_accuracy", "val_loss", "test_accuracy", "test_loss",
-                "epoch_seconds"} <= row.keys()
+        assert {
+            "train_accuracy",
+            "train_loss",
+            "val_accuracy",
+            "val_loss",
+            "test_accuracy",
+            "test_loss",
+            "epoch_seconds",
+        } <= row.keys()
     keys = {key for row in run["history"] for key in row}
     assert any(k.startswith("length_histogram") for k in keys)
     assert any(k.startswith("misclassified_test_articles") for k in keys)
@@ -287,10 +418,19 @@ def test_offline_wandb_run_holds_the_metrics_the_course_compares(trained):
 
 def test_same_seed_same_numbers(trained):
     folder, _ = trained
-    again = run_script("txt_classifier.py", "--n_epochs", 2, "--run_name", "e2e-again", cwd=folder,
-                       env={"WANDB_MODE": "disabled"})
+    again = run_script(
+        "txt_classifier.py",
+        "--n_epochs",
+        2,
+        "--run_name",
+        "e2e-again",
+        cwd=folder,
+        env={"WANDB_MODE": "disabled"},
+    )
     assert again.returncode == 0, again.stderr[-3000:]
-    first, second = (json.loads((folder / "runs" / n / "summary.json").read_text()) for n in ("e2e", "e2e-again"))
+    first, second = (
+        json.loads((folder / "runs" / n / "summary.json").read_text()) for n in ("e2e", "e2e-again")
+    )
     for key in ("train_accuracy", "val_accuracy", "test_accuracy"):
         assert first[key] == second[key], key
     for key in ("train_loss", "val_loss", "test_loss"):  # MKL may round the last bits differently
@@ -301,10 +441,22 @@ def test_predict_from_a_file_and_from_standard_input(trained, tmp_path):
     folder, _ = trained
     article = read_csv_rows(DATA / "txt_test.csv")[1]["article"]
     (tmp_path / "article.txt").write_text(article, encoding="utf-8")
-    from_file = run_script("txt_classifier.py", "--run_name", "e2e", "--predict", tmp_path / "article.txt", cwd=folder)
-    from_stdin = run_script("txt_classifier.py", "--run_name", "e2e", "--predict", "-", cwd=folder,
-                            input=article, stdin=None)
-    assert from_file.returncode == 0 and from_stdin.returncode == 0, from_file.stderr + from_stdin.stderr
+    from_file = run_script(
+        "txt_classifier.py", "--run_name", "e2e", "--predict", tmp_path / "article.txt", cwd=folder
+    )
+    from_stdin = run_script(
+        "txt_classifier.py",
+        "--run_name",
+        "e2e",
+        "--predict",
+        "-",
+        cwd=folder,
+        input=article,
+        stdin=None,
+    )
+    assert from_file.returncode == 0 and from_stdin.returncode == 0, (
+        from_file.stderr + from_stdin.stderr
+    )
     # What the model itself gives this article, tokenised and cut to MAX_LEN as in training:
     model, vocab, checkpoint = tc.load_checkpoint(folder / "runs" / "e2e" / "model.pth")
     ids = tc.text_transform(article, vocab, checkpoint["settings"]["max_len"])
@@ -319,24 +471,42 @@ def test_predict_from_a_file_and_from_standard_input(trained, tmp_path):
 @pytest.mark.parametrize("given", ["empty file", "empty stdin", "blank file"])
 def test_predict_on_nothing_to_read_says_so_in_one_line(trained, tmp_path, given):
     folder, _ = trained
-    (tmp_path / "empty.txt").write_text("" if given != "blank file" else " \n\t \n", encoding="utf-8")
+    (tmp_path / "empty.txt").write_text(
+        "" if given != "blank file" else " \n\t \n", encoding="utf-8"
+    )
     source = "-" if given == "empty stdin" else tmp_path / "empty.txt"
-    result = run_script("txt_classifier.py", "--run_name", "e2e", "--predict", source, cwd=folder, input="",
-                        stdin=None)
+    result = run_script(
+        "txt_classifier.py",
+        "--run_name",
+        "e2e",
+        "--predict",
+        source,
+        cwd=folder,
+        input="",
+        stdin=None,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
-    assert len(result.stderr.strip().splitlines()) == 1 and "has no text to classify" in result.stderr
+    assert (
+        len(result.stderr.strip().splitlines()) == 1 and "has no text to classify" in result.stderr
+    )
 
 
 def test_predict_on_words_the_model_never_saw_says_it_is_only_the_prior(trained, tmp_path):
     folder, _ = trained
-    (tmp_path / "unknown.txt").write_text("Zorbleflax quintopharm wibblesnatch glorptastic", encoding="utf-8")
-    result = run_script("txt_classifier.py", "--run_name", "e2e", "--predict", tmp_path / "unknown.txt", cwd=folder)
+    (tmp_path / "unknown.txt").write_text(
+        "Zorbleflax quintopharm wibblesnatch glorptastic", encoding="utf-8"
+    )
+    result = run_script(
+        "txt_classifier.py", "--run_name", "e2e", "--predict", tmp_path / "unknown.txt", cwd=folder
+    )
     assert result.returncode == 0, result.stderr
     assert "no word of it is in the model's vocabulary, so this is only the prior" in result.stdout
 
 
 def test_repeats_report_mean_and_spread(small_texts):
-    result = run_script("txt_classifier.py", "--n_epochs", 1, "--repeats", 3, "--run_name", "rep", cwd=small_texts)
+    result = run_script(
+        "txt_classifier.py", "--n_epochs", 1, "--repeats", 3, "--run_name", "rep", cwd=small_texts
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((small_texts / "runs" / "rep" / "summary.json").read_text())
     assert [r["seed"] for r in summary["repeats"]] == [0, 1, 2]
@@ -345,16 +515,31 @@ def test_repeats_report_mean_and_spread(small_texts):
         assert summary[f"{split}_accuracy_mean"] == pytest.approx(statistics.mean(values))
         assert summary[f"{split}_accuracy_std"] == pytest.approx(statistics.stdev(values))
     # Each repeat is the run its seed gives on its own.
-    alone = run_script("txt_classifier.py", "--n_epochs", 1, "--seed", 1, "--run_name", "seed-1-alone",
-                       cwd=small_texts, env={"WANDB_MODE": "disabled"})
+    alone = run_script(
+        "txt_classifier.py",
+        "--n_epochs",
+        1,
+        "--seed",
+        1,
+        "--run_name",
+        "seed-1-alone",
+        cwd=small_texts,
+        env={"WANDB_MODE": "disabled"},
+    )
     assert alone.returncode == 0, alone.stderr[-2000:]
     alone = json.loads((small_texts / "runs" / "seed-1-alone" / "summary.json").read_text())
-    assert (alone["val_accuracy"], alone["test_accuracy"]) == (summary["repeats"][1]["val_accuracy"],
-                                                               summary["repeats"][1]["test_accuracy"])
+    assert (alone["val_accuracy"], alone["test_accuracy"]) == (
+        summary["repeats"][1]["val_accuracy"],
+        summary["repeats"][1]["test_accuracy"],
+    )
     assert "3 seeds, mean ± standard deviation: val accuracy" in result.stdout
     runs = {run["name"]: run for run in map(read_run, offline_runs(small_texts))}
     assert {"rep-seed-0", "rep-seed-1", "rep-seed-2"} <= runs.keys()  # one wandb run each, grouped
-    assert {run["config"]["seed"] for name, run in runs.items() if name.startswith("rep-seed")} == {0, 1, 2}
+    assert {run["config"]["seed"] for name, run in runs.items() if name.startswith("rep-seed")} == {
+        0,
+        1,
+        2,
+    }
 
 
 # ----------------------------------------------------------------------------- the sample data
@@ -369,7 +554,10 @@ def test_no_single_token_decides_the_label():
     vocabulary = set().union(*present) | {"**", "#", "[", "—", "Would"}
     best = 0.0
     for token in vocabulary:
-        hits = [token in tokens or (len(token) <= 2 and token in row["article"]) for tokens, row in zip(present, rows)]
+        hits = [
+            token in tokens or (len(token) <= 2 and token in row["article"])
+            for tokens, row in zip(present, rows)
+        ]
         correct = sum(h == y for h, y in zip(hits, labels)) / len(rows)
         best = max(best, correct, 1 - correct)
     assert best < 0.80

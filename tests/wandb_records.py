@@ -23,8 +23,8 @@ def records(run_file):
         if BLOCK - pos % BLOCK < 7:  # too little room left for a header: the block is padding
             pos += BLOCK - pos % BLOCK
             continue
-        _, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
-        parts += data[pos + 7:pos + 7 + length]
+        _, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
+        parts += data[pos + 7 : pos + 7 + length]
         pos += 7 + length
         if kind in (1, 4):  # a full record, or the last chunk of one
             record = wandb_internal_pb2.Record()
@@ -40,7 +40,15 @@ def _items(items):
 def read_run(run_dir):
     """{"name": ..., "history": [row dicts], "config": {...}, "summary": {...}, "metrics": {name: step_metric},
     "artifacts": [ArtifactRecord], "dir": the run folder (its media files are under dir/files)}."""
-    run = {"name": None, "history": [], "config": {}, "summary": {}, "metrics": {}, "artifacts": [], "dir": Path(run_dir)}
+    run = {
+        "name": None,
+        "history": [],
+        "config": {},
+        "summary": {},
+        "metrics": {},
+        "artifacts": [],
+        "dir": Path(run_dir),
+    }
     for record in records(next(Path(run_dir).glob("run-*.wandb"))):
         kind = record.WhichOneof("record_type")
         if kind == "history":

@@ -17,10 +17,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from PIL import Image
-
 import sample_images
 import sample_text
+from PIL import Image
 
 HERE = Path(__file__).resolve().parents[1]  # data/, the folder this one sits in
 SEED = 623
@@ -41,12 +40,18 @@ def image_rows(seed):
         rng.shuffle(numbers)  # file numbers say nothing about the split, as in the course set
         start = 0
         for split, count in zip(IMAGE_SPLITS, counts):
-            for number in numbers[start:start + count]:
+            for number in numbers[start : start + count]:
                 spec = sample_images.sample_spec(rng, label)
                 path = f"{label}/{label}-{number}.jpg"
                 specs[path] = spec
-                rows[split].append({"image": f"./data/{path}", "prompt": sample_images.describe(spec, rng),
-                                    "label": label, "label_idx": label_idx})
+                rows[split].append(
+                    {
+                        "image": f"./data/{path}",
+                        "prompt": sample_images.describe(spec, rng),
+                        "label": label,
+                        "label_idx": label_idx,
+                    }
+                )
             start += count
     for split_rows in rows.values():
         rng.shuffle(split_rows)
@@ -96,11 +101,15 @@ def contact_sheet(out, rows, path, per_class=8, tile=160):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=HERE, help="folder to write into (default: data/)")
+    parser.add_argument(
+        "--out", type=Path, default=HERE, help="folder to write into (default: data/)"
+    )
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     parser.add_argument("--contact-sheet", type=Path, help="also save a grid of pictures here")
     parser.add_argument("--no-images", action="store_true", help="write the CSVs only, no pictures")
-    parser.add_argument("--jobs", type=int, default=None, help="processes for drawing (default: all cores)")
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="processes for drawing (default: all cores)"
+    )
     args = parser.parse_args(argv)
 
     started = time.time()
@@ -114,8 +123,10 @@ def main(argv=None):
         write_images(args.out, specs, args.jobs)
     if args.contact_sheet:
         contact_sheet(args.out, img_rows, args.contact_sheet)
-    print(f"wrote {sum(map(len, img_rows.values()))} image rows, "
-          f"{2 * sum(TEXT_PAIRS.values())} articles to {args.out} in {time.time() - started:.1f} s")
+    print(
+        f"wrote {sum(map(len, img_rows.values()))} image rows, "
+        f"{2 * sum(TEXT_PAIRS.values())} articles to {args.out} in {time.time() - started:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -22,14 +22,71 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 # Each palette: name used in the prompt, then the colours the drawing function expects.
 
 PARROT_PALETTES = {
-    "scarlet": dict(body=(206, 32, 38), wing=(30, 90, 190), wing2=(250, 200, 40), tail=(35, 80, 180), head=(215, 40, 40), beak=(235, 230, 220)),
-    "green": dict(body=(60, 160, 60), wing=(30, 110, 180), wing2=(40, 130, 50), tail=(40, 140, 70), head=(200, 40, 40), beak=(60, 60, 60)),
-    "blue-and-gold": dict(body=(245, 190, 40), wing=(30, 110, 200), wing2=(20, 80, 170), tail=(30, 100, 190), head=(40, 130, 60), beak=(40, 40, 40)),
-    "white": dict(body=(240, 240, 235), wing=(225, 225, 220), wing2=(210, 210, 205), tail=(230, 230, 225), head=(245, 245, 240), beak=(70, 70, 75), crest=(250, 220, 60)),
-    "pink": dict(body=(236, 130, 160), wing=(170, 170, 175), wing2=(140, 140, 150), tail=(160, 160, 165), head=(250, 190, 205), beak=(225, 215, 205)),
-    "grey": dict(body=(140, 145, 150), wing=(110, 115, 120), wing2=(90, 95, 100), tail=(200, 30, 40), head=(160, 165, 170), beak=(35, 35, 35)),
-    "rainbow": dict(body=(250, 120, 30), wing=(40, 170, 60), wing2=(250, 220, 50), tail=(40, 150, 80), head=(40, 60, 180), beak=(230, 60, 40)),
-    "yellow": dict(body=(250, 215, 60), wing=(240, 150, 40), wing2=(60, 160, 70), tail=(90, 170, 80), head=(250, 140, 40), beak=(60, 60, 60)),
+    "scarlet": dict(
+        body=(206, 32, 38),
+        wing=(30, 90, 190),
+        wing2=(250, 200, 40),
+        tail=(35, 80, 180),
+        head=(215, 40, 40),
+        beak=(235, 230, 220),
+    ),
+    "green": dict(
+        body=(60, 160, 60),
+        wing=(30, 110, 180),
+        wing2=(40, 130, 50),
+        tail=(40, 140, 70),
+        head=(200, 40, 40),
+        beak=(60, 60, 60),
+    ),
+    "blue-and-gold": dict(
+        body=(245, 190, 40),
+        wing=(30, 110, 200),
+        wing2=(20, 80, 170),
+        tail=(30, 100, 190),
+        head=(40, 130, 60),
+        beak=(40, 40, 40),
+    ),
+    "white": dict(
+        body=(240, 240, 235),
+        wing=(225, 225, 220),
+        wing2=(210, 210, 205),
+        tail=(230, 230, 225),
+        head=(245, 245, 240),
+        beak=(70, 70, 75),
+        crest=(250, 220, 60),
+    ),
+    "pink": dict(
+        body=(236, 130, 160),
+        wing=(170, 170, 175),
+        wing2=(140, 140, 150),
+        tail=(160, 160, 165),
+        head=(250, 190, 205),
+        beak=(225, 215, 205),
+    ),
+    "grey": dict(
+        body=(140, 145, 150),
+        wing=(110, 115, 120),
+        wing2=(90, 95, 100),
+        tail=(200, 30, 40),
+        head=(160, 165, 170),
+        beak=(35, 35, 35),
+    ),
+    "rainbow": dict(
+        body=(250, 120, 30),
+        wing=(40, 170, 60),
+        wing2=(250, 220, 50),
+        tail=(40, 150, 80),
+        head=(40, 60, 180),
+        beak=(230, 60, 40),
+    ),
+    "yellow": dict(
+        body=(250, 215, 60),
+        wing=(240, 150, 40),
+        wing2=(60, 160, 70),
+        tail=(90, 170, 80),
+        head=(250, 140, 40),
+        beak=(60, 60, 60),
+    ),
 }
 NARWHAL_PALETTES = {
     "mottled grey": dict(body=(135, 140, 145), belly=(225, 225, 220), spots=(70, 75, 82)),
@@ -51,25 +108,80 @@ AXOLOTL_PALETTES = {
 PALETTES = {"parrot": PARROT_PALETTES, "narwhal": NARWHAL_PALETTES, "axolotl": AXOLOTL_PALETTES}
 # Some palettes are commoner than others, like real pictures of each animal.
 PALETTE_WEIGHTS = {
-    "parrot": {"scarlet": 3, "green": 3, "blue-and-gold": 2, "white": 2, "pink": 2, "grey": 1, "rainbow": 2, "yellow": 1},
-    "narwhal": {"mottled grey": 4, "pale": 2, "dark": 2, "blue-grey": 2, "pastel blue": 1, "pink": 1},
-    "axolotl": {"pink": 4, "golden": 2, "wild": 2, "blue": 2, "white": 1, "black": 1, "lavender": 1},
+    "parrot": {
+        "scarlet": 3,
+        "green": 3,
+        "blue-and-gold": 2,
+        "white": 2,
+        "pink": 2,
+        "grey": 1,
+        "rainbow": 2,
+        "yellow": 1,
+    },
+    "narwhal": {
+        "mottled grey": 4,
+        "pale": 2,
+        "dark": 2,
+        "blue-grey": 2,
+        "pastel blue": 1,
+        "pink": 1,
+    },
+    "axolotl": {
+        "pink": 4,
+        "golden": 2,
+        "wild": 2,
+        "blue": 2,
+        "white": 1,
+        "black": 1,
+        "lavender": 1,
+    },
 }
 
 # Scenes each animal is usually shown in; every animal can appear in every scene.
 SCENES = ["jungle", "sky", "arctic sea", "open sea", "aquarium", "pond", "room", "plain"]
 SCENE_WEIGHTS = {
-    "parrot": {"jungle": 5, "sky": 3, "room": 1.5, "plain": 2, "pond": 0.5, "aquarium": 0.2, "arctic sea": 0.2, "open sea": 0.3},
-    "narwhal": {"arctic sea": 5, "open sea": 4, "aquarium": 0.7, "plain": 1.5, "sky": 0.5, "room": 0.3, "pond": 0.2, "jungle": 0.1},
-    "axolotl": {"aquarium": 4, "pond": 3.5, "plain": 1.5, "room": 1, "open sea": 1, "jungle": 0.3, "sky": 0.2, "arctic sea": 0.2},
+    "parrot": {
+        "jungle": 5,
+        "sky": 3,
+        "room": 1.5,
+        "plain": 2,
+        "pond": 0.5,
+        "aquarium": 0.2,
+        "arctic sea": 0.2,
+        "open sea": 0.3,
+    },
+    "narwhal": {
+        "arctic sea": 5,
+        "open sea": 4,
+        "aquarium": 0.7,
+        "plain": 1.5,
+        "sky": 0.5,
+        "room": 0.3,
+        "pond": 0.2,
+        "jungle": 0.1,
+    },
+    "axolotl": {
+        "aquarium": 4,
+        "pond": 3.5,
+        "plain": 1.5,
+        "room": 1,
+        "open sea": 1,
+        "jungle": 0.3,
+        "sky": 0.2,
+        "arctic sea": 0.2,
+    },
 }
 STYLES = ["flat cartoon", "soft painting", "photo", "pixel art", "pastel sketch"]
 LIGHTS = ["day", "dusk", "night", "morning"]
 DISTRACTORS = {
-    "jungle": ["flower", "butterfly", "leaf", "fruit"], "sky": ["cloud", "sun", "balloon", "kite"],
-    "arctic sea": ["iceberg", "fish", "boat", "bird"], "open sea": ["fish", "boat", "bubbles", "rock"],
-    "aquarium": ["fish", "bubbles", "rock", "plant"], "pond": ["lily pad", "rock", "reed", "fish"],
-    "room": ["cup", "ball", "lamp", "book"], "plain": ["ball", "star", "flower", "cup"],
+    "jungle": ["flower", "butterfly", "leaf", "fruit"],
+    "sky": ["cloud", "sun", "balloon", "kite"],
+    "arctic sea": ["iceberg", "fish", "boat", "bird"],
+    "open sea": ["fish", "boat", "bubbles", "rock"],
+    "aquarium": ["fish", "bubbles", "rock", "plant"],
+    "pond": ["lily pad", "rock", "reed", "fish"],
+    "room": ["cup", "ball", "lamp", "book"],
+    "plain": ["ball", "star", "flower", "cup"],
 }
 
 # ---------------------------------------------------------------------------- specs
@@ -110,11 +222,23 @@ def sample_spec(rng, label):
 
 
 _STYLE_WORDS = {
-    "flat cartoon": ["a flat cartoon of", "a cartoon illustration of", "a simple vector drawing of"],
-    "soft painting": ["a watercolour painting of", "a soft oil painting of", "a gouache painting of"],
+    "flat cartoon": [
+        "a flat cartoon of",
+        "a cartoon illustration of",
+        "a simple vector drawing of",
+    ],
+    "soft painting": [
+        "a watercolour painting of",
+        "a soft oil painting of",
+        "a gouache painting of",
+    ],
     "photo": ["a photo of", "a realistic photograph of", "a wildlife photo of"],
     "pixel art": ["pixel art of", "a retro 16-bit sprite of", "an 8-bit pixel drawing of"],
-    "pastel sketch": ["a pastel sketch of", "a soft pastel drawing of", "a chalk pastel picture of"],
+    "pastel sketch": [
+        "a pastel sketch of",
+        "a soft pastel drawing of",
+        "a chalk pastel picture of",
+    ],
 }
 _SCENE_WORDS = {
     "jungle": ["in a lush jungle", "among rainforest leaves", "in a tropical forest"],
@@ -124,11 +248,28 @@ _SCENE_WORDS = {
     "aquarium": ["in a glass aquarium", "in a fish tank with gravel", "in an aquarium with plants"],
     "pond": ["in a murky pond", "in a green pond with lily pads", "among pond reeds"],
     "room": ["in a cosy living room", "on a table in a bright room", "indoors by a window"],
-    "plain": ["on a plain background", "on a white studio backdrop", "isolated on a simple background"],
+    "plain": [
+        "on a plain background",
+        "on a white studio backdrop",
+        "isolated on a simple background",
+    ],
 }
-_LIGHT_WORDS = {"day": "", "dusk": " at dusk", "night": " at night", "morning": " in the early morning"}
-_EXTRAS = ["highly detailed", "trending on artstation", "4k", "soft lighting", "cute",
-           "children's book style", "award-winning", "sharp focus"]
+_LIGHT_WORDS = {
+    "day": "",
+    "dusk": " at dusk",
+    "night": " at night",
+    "morning": " in the early morning",
+}
+_EXTRAS = [
+    "highly detailed",
+    "trending on artstation",
+    "4k",
+    "soft lighting",
+    "cute",
+    "children's book style",
+    "award-winning",
+    "sharp focus",
+]
 
 
 def describe(spec, rng):
@@ -142,7 +283,9 @@ def describe(spec, rng):
         words += ", with " + " and ".join(f"a {d}" for d in spec["distractors"])
     extras = rng.sample(_EXTRAS, rng.randint(1, 3))
     if rng.random() < 0.15:
-        extras.append(f'"{rng.choice(["Morning Swim", "Hello Friend", "Deep Blue", "Tiny Explorer"])}" poster')
+        extras.append(
+            f'"{rng.choice(["Morning Swim", "Hello Friend", "Deep Blue", "Tiny Explorer"])}" poster'
+        )
     joiner = ",\n" if rng.random() < 0.08 else ", "
     return words + joiner + ", ".join(extras)
 
@@ -176,8 +319,12 @@ class _Pen:
         self.outline, self.width = outline, width
 
     def poly(self, points, fill, outline=True):
-        self.draw.polygon(points, fill=fill, outline=self.outline if outline else None,
-                          width=self.width if outline and self.outline else 1)
+        self.draw.polygon(
+            points,
+            fill=fill,
+            outline=self.outline if outline else None,
+            width=self.width if outline and self.outline else 1,
+        )
 
     def line(self, points, fill, width):
         self.draw.line(points, fill=fill, width=width, joint="curve")
@@ -199,13 +346,17 @@ def _parrot(rng, colors, outline, branch):
         for x in (40, 330):
             pen.poly(_ellipse(x, 330, 30, 12, rotation=-30), (60, 140, 60))
     for k, dx in enumerate((-20, 0, 20)):  # long tail feathers
-        pen.poly([(150 + dx, 280), (185 + dx, 290), (110 + dx * 2, 430), (90 + dx * 2, 425)],
-                 _shade(c["tail"], 1 - 0.08 * k))
+        pen.poly(
+            [(150 + dx, 280), (185 + dx, 290), (110 + dx * 2, 430), (90 + dx * 2, 425)],
+            _shade(c["tail"], 1 - 0.08 * k),
+        )
     pen.poly(_ellipse(190, 230, 70, 115, rotation=15), c["body"])
     pen.poly(_ellipse(170, 240, 45, 95, rotation=20), c["wing"])
     pen.poly(_ellipse(160, 285, 30, 55, rotation=25), c["wing2"])
     for k in range(4):  # feather lines on the wing
-        pen.line([(150 + 6 * k, 200 + 18 * k), (185 + 6 * k, 215 + 18 * k)], _shade(c["wing"], 0.7), 3)
+        pen.line(
+            [(150 + 6 * k, 200 + 18 * k), (185 + 6 * k, 215 + 18 * k)], _shade(c["wing"], 0.7), 3
+        )
     if "crest" in c:
         for k in range(4):
             pen.poly([(215 + 8 * k, 80), (200 + 12 * k, 20 + 6 * k), (232 + 8 * k, 75)], c["crest"])
@@ -213,7 +364,10 @@ def _parrot(rng, colors, outline, branch):
     pen.dot(258, 108, 22, (250, 250, 245))  # pale face patch around the eye
     pen.dot(260, 106, 9, (15, 15, 15))
     # Hooked beak: the upper mandible curls down past the lower one.
-    pen.poly([(282, 92), (312, 98), (332, 122), (330, 158), (316, 146), (309, 126), (284, 128)], c["beak"])
+    pen.poly(
+        [(282, 92), (312, 98), (332, 122), (330, 158), (316, 146), (309, 126), (284, 128)],
+        c["beak"],
+    )
     pen.poly([(286, 128), (308, 130), (304, 148), (288, 142)], _shade(c["beak"], 0.7))
     for x in (180, 215):  # feet gripping the perch
         pen.line([(x, 335), (x - 8, 352), (x + 10, 352)], (90, 90, 95), 7)
@@ -257,12 +411,20 @@ def _axolotl(rng, colors, outline):
     c = {k: _jitter(rng, v, 14) for k, v in colors.items()}
     # Tail with a see-through fin.
     pen.poly([(160, 150), (20, 175), (30, 195), (160, 215)], c["body"])
-    pen.poly([(170, 140), (20, 160), (10, 180), (25, 210), (170, 228)], c["belly"] + (140,), outline=False)
+    pen.poly(
+        [(170, 140), (20, 160), (10, 180), (25, 210), (170, 228)],
+        c["belly"] + (140,),
+        outline=False,
+    )
     for x, y in ((190, 230), (280, 232), (205, 118), (290, 120)):  # four little legs
         toe_y = y + 35 if y > 180 else y - 35
         pen.line([(x, y), (x + 10, toe_y)], c["body"], 14)
         for dx in (-8, 4, 16):
-            pen.line([(x + 10, toe_y), (x + 10 + dx, toe_y + (8 if y > 180 else -8))], _shade(c["body"], 0.8), 3)
+            pen.line(
+                [(x + 10, toe_y), (x + 10 + dx, toe_y + (8 if y > 180 else -8))],
+                _shade(c["body"], 0.8),
+                3,
+            )
     pen.poly(_ellipse(240, 175, 125, 48), c["body"])
     pen.poly(_ellipse(250, 195, 100, 22), c["belly"], outline=False)
     if "speckle" in c:
@@ -303,8 +465,10 @@ def _scene(rng, name, size):
         draw = ImageDraw.Draw(img)
         for _ in range(25):
             x, y = rng.uniform(0, w), rng.uniform(0, h)
-            draw.polygon(_ellipse(x, y, w * 0.09, h * 0.03, rotation=rng.uniform(0, 180)),
-                         fill=j((40, rng.randint(100, 160), 50)))
+            draw.polygon(
+                _ellipse(x, y, w * 0.09, h * 0.03, rotation=rng.uniform(0, 180)),
+                fill=j((40, rng.randint(100, 160), 50)),
+            )
     elif name == "sky":
         img = _gradient(size, j((90, 150, 230)), j((190, 220, 250)))
     elif name == "arctic sea":
@@ -312,8 +476,15 @@ def _scene(rng, name, size):
         draw = ImageDraw.Draw(img)
         for _ in range(rng.randint(2, 5)):
             x, y = rng.uniform(0, w), rng.uniform(h * 0.45, h)
-            draw.polygon([(x, y), (x + w * 0.2, y + 4), (x + w * 0.15, y + h * 0.05), (x - w * 0.03, y + h * 0.04)],
-                         fill=j((235, 242, 250)))
+            draw.polygon(
+                [
+                    (x, y),
+                    (x + w * 0.2, y + 4),
+                    (x + w * 0.15, y + h * 0.05),
+                    (x - w * 0.03, y + h * 0.04),
+                ],
+                fill=j((235, 242, 250)),
+            )
     elif name == "open sea":
         img = _gradient(size, j((40, 110, 170)), j((10, 35, 80)))
     elif name == "aquarium":
@@ -327,13 +498,36 @@ def _scene(rng, name, size):
     elif name == "pond":
         img = _gradient(size, j((90, 120, 70)), j((50, 60, 35)))
     elif name == "room":
-        img = Image.new("RGB", size, j(rng.choice([(230, 215, 190), (200, 210, 225), (235, 200, 200), (210, 230, 205)])))
+        img = Image.new(
+            "RGB",
+            size,
+            j(rng.choice([(230, 215, 190), (200, 210, 225), (235, 200, 200), (210, 230, 205)])),
+        )
         draw = ImageDraw.Draw(img)
         draw.rectangle([0, h * 0.7, w, h], fill=j((150, 110, 75)))
         x = rng.uniform(0.05, 0.6) * w
-        draw.rectangle([x, h * 0.12, x + w * 0.3, h * 0.5], fill=j((200, 225, 245)), outline=(250, 250, 250), width=4)
+        draw.rectangle(
+            [x, h * 0.12, x + w * 0.3, h * 0.5],
+            fill=j((200, 225, 245)),
+            outline=(250, 250, 250),
+            width=4,
+        )
     else:  # plain studio backdrop
-        img = Image.new("RGB", size, j(rng.choice([(245, 245, 245), (235, 230, 220), (210, 225, 240), (250, 235, 240), (60, 60, 65)])))
+        img = Image.new(
+            "RGB",
+            size,
+            j(
+                rng.choice(
+                    [
+                        (245, 245, 245),
+                        (235, 230, 220),
+                        (210, 225, 240),
+                        (250, 235, 240),
+                        (60, 60, 65),
+                    ]
+                )
+            ),
+        )
     # Brighter or darker scenes of every kind, so that in grayscale the background's brightness
     # says little about the animal while its hue (in colour) still says something.
     return ImageEnhance.Brightness(img).enhance(rng.uniform(0.6, 1.35))
@@ -341,27 +535,58 @@ def _scene(rng, name, size):
 
 def _distractor(rng, draw, name, size):
     w, h = size
-    x, y, r = rng.uniform(0.05, 0.95) * w, rng.uniform(0.05, 0.95) * h, rng.uniform(0.03, 0.08) * min(w, h)
-    color = _jitter(rng, rng.choice([(230, 60, 60), (250, 200, 50), (90, 120, 220), (240, 240, 240), (120, 90, 60)]), 25)
+    x, y, r = (
+        rng.uniform(0.05, 0.95) * w,
+        rng.uniform(0.05, 0.95) * h,
+        rng.uniform(0.03, 0.08) * min(w, h),
+    )
+    color = _jitter(
+        rng,
+        rng.choice([(230, 60, 60), (250, 200, 50), (90, 120, 220), (240, 240, 240), (120, 90, 60)]),
+        25,
+    )
     if name in ("fish", "leaf", "lily pad", "boat"):
-        draw.polygon(_ellipse(x, y, r * 1.6, r * 0.7), fill=color if name != "lily pad" else (70, 140, 60))
+        draw.polygon(
+            _ellipse(x, y, r * 1.6, r * 0.7), fill=color if name != "lily pad" else (70, 140, 60)
+        )
         if name == "fish":
-            draw.polygon([(x - r * 1.5, y), (x - r * 2.4, y - r * 0.7), (x - r * 2.4, y + r * 0.7)], fill=color)
+            draw.polygon(
+                [(x - r * 1.5, y), (x - r * 2.4, y - r * 0.7), (x - r * 2.4, y + r * 0.7)],
+                fill=color,
+            )
     elif name in ("bubbles",):
         for k in range(5):
-            draw.ellipse([x - r / 3, y - k * r - r / 3, x + r / 3, y - k * r + r / 3], outline=(230, 240, 250), width=2)
+            draw.ellipse(
+                [x - r / 3, y - k * r - r / 3, x + r / 3, y - k * r + r / 3],
+                outline=(230, 240, 250),
+                width=2,
+            )
     elif name in ("cloud",):
         for dx in (-r, 0, r):
             draw.ellipse([x + dx - r, y - r * 0.7, x + dx + r, y + r * 0.7], fill=(250, 250, 252))
     elif name in ("star", "sun", "flower", "butterfly", "kite", "bird"):
-        points = [(x + r * (1 if k % 2 == 0 else 0.45) * math.cos(k * math.pi / 5),
-                   y + r * (1 if k % 2 == 0 else 0.45) * math.sin(k * math.pi / 5)) for k in range(10)]
+        points = [
+            (
+                x + r * (1 if k % 2 == 0 else 0.45) * math.cos(k * math.pi / 5),
+                y + r * (1 if k % 2 == 0 else 0.45) * math.sin(k * math.pi / 5),
+            )
+            for k in range(10)
+        ]
         draw.polygon(points, fill=color)
     elif name in ("reed", "plant"):
-        draw.line([(x, h), (x + rng.uniform(-r, r), y)], fill=(60, 110, 50), width=max(2, int(r / 4)))
+        draw.line(
+            [(x, h), (x + rng.uniform(-r, r), y)], fill=(60, 110, 50), width=max(2, int(r / 4))
+        )
     elif name in ("iceberg", "rock"):
-        draw.polygon([(x - r * 1.5, y + r), (x - r * 0.4, y - r), (x + r * 0.6, y - r * 0.6), (x + r * 1.5, y + r)],
-                     fill=(240, 245, 250) if name == "iceberg" else (110, 105, 100))
+        draw.polygon(
+            [
+                (x - r * 1.5, y + r),
+                (x - r * 0.4, y - r),
+                (x + r * 0.6, y - r * 0.6),
+                (x + r * 1.5, y + r),
+            ],
+            fill=(240, 245, 250) if name == "iceberg" else (110, 105, 100),
+        )
     else:  # ball, balloon, fruit, cup, lamp, book: a round-ish coloured object
         draw.ellipse([x - r, y - r, x + r, y + r], fill=color)
 
@@ -403,7 +628,9 @@ def _apply_light(img, light):
 def render(spec):
     """The picture for `spec` as an RGB PIL image of spec["size"]."""
     rng = random.Random(spec["seed"])
-    supersample = 2  # draw at twice the size, then shrink: smooth edges without antialiasing support
+    supersample = (
+        2  # draw at twice the size, then shrink: smooth edges without antialiasing support
+    )
     size = tuple(s * supersample for s in spec["size"])
     img = _scene(rng, spec["scene"], size)
     draw = ImageDraw.Draw(img)
@@ -421,8 +648,10 @@ def render(spec):
         animal = ImageOps.mirror(animal)
     animal = animal.rotate(spec["angle"], resample=Image.Resampling.BICUBIC, expand=True)
     fit = spec["scale"] * min(size[0] / animal.width, size[1] / animal.height)
-    animal = animal.resize((max(1, int(animal.width * fit)), max(1, int(animal.height * fit))),
-                           Image.Resampling.LANCZOS)
+    animal = animal.resize(
+        (max(1, int(animal.width * fit)), max(1, int(animal.height * fit))),
+        Image.Resampling.LANCZOS,
+    )
     x = int(spec["center"][0] * size[0] - animal.width / 2)
     y = int(spec["center"][1] * size[1] - animal.height / 2)
     img.paste(animal, (x, y), animal)

@@ -103,39 +103,72 @@ Vasil Veronika Vikram Vinh Wei Xin Yaw Yasmin Yesenia Yoshiko Yuki Yuri Zainab Z
 Ziyad Zoltan Zuri""".split()
 
 # Names chat models reach for when they invent an official or a resident.
-STOCK_NAMES = ["Sarah Johnson", "Emily Carter", "Michael Thompson", "John Smith", "Lisa Martinez",
-               "David Miller", "Jennifer Lee", "Mark Davis", "Karen Wilson", "Tom Reynolds",
-               "Rachel Adams", "James Walker", "Laura Bennett", "Robert Hayes", "Angela Brooks",
-               "Daniel Foster", "Maria Lopez", "Chris Jordan", "Susan Clark", "Emily Rodriguez",
-               "Jessica Turner", "Brian Mitchell", "Amanda Greene", "Kevin Brooks"]
+STOCK_NAMES = [
+    "Sarah Johnson",
+    "Emily Carter",
+    "Michael Thompson",
+    "John Smith",
+    "Lisa Martinez",
+    "David Miller",
+    "Jennifer Lee",
+    "Mark Davis",
+    "Karen Wilson",
+    "Tom Reynolds",
+    "Rachel Adams",
+    "James Walker",
+    "Laura Bennett",
+    "Robert Hayes",
+    "Angela Brooks",
+    "Daniel Foster",
+    "Maria Lopez",
+    "Chris Jordan",
+    "Susan Clark",
+    "Emily Rodriguez",
+    "Jessica Turner",
+    "Brian Mitchell",
+    "Amanda Greene",
+    "Kevin Brooks",
+]
 
 # Surnames: a stem and an ending in one of several styles.
 _SURNAME_STYLES = [
-    ("Ash Birch Black Brad Bram Brig Brook Bur Cald Carl Chat Clay Cole Craw Dal Dun Elm Ever "
-     "Fair Fal Farn Fen Gar Glad Good Hal Ham Har Hart Hast Hay Hen Hol Hurl Kel Ken Kings Lang "
-     "Lath Lind Lock Mar Mead Mil Mor Nash New Nor Oak Pem Pen Plum Rad Rain Ram Rath Red Ren "
-     "Ros Rut Sal Sand Sel Shel Stam Stan Stock Sut Thorn Tal Trem Wal Wes Wex Whit Wick Wil Win "
-     "Wood Yar Ab Ald Ark Bax Bel Cran Dar Dray Eld Gil Grim Hadd Hux Kirk Lud Mab Merr Pax Quil "
-     "Rud Scar Tew Ulver Vick Wad Wray",
-     "ford ley ton well wick by dale field more stead worth man er son ridge brook ham hurst "
-     "wood croft land mont bury den combe shaw low cott ing ett ard ock row away ington ston "
-     "ley sby ridge well"),
-    ("McAll McCorm McGann McKinn McDow McFarl McGrath McCull McBrann McTav MacEl MacKen MacLar "
-     "MacGreg O'Hall O'Donn O'Kee O'Rour O'Shaugh O'Dwy O'Call O'Mall O'Brann O'Lough",
-     "an ey ick agh en ough in ell ister er ane igan"),
-    ("Bel Cas Del Fer Gal Lom Mar Pel Ros Sal Ten Val Ver Zan Bar Cor Fab Mon Ser Tor Bon Cap "
-     "Fal Gar Lan Mas Pac Ric San Vit Bert Dom Fior Alb Ben Carb Cerv Fus Gent Iac Luc Mor Nard Orl Pag "
-     "Quar Rin Spad Tav Urb Vent Zuc",
-     "ino elli etti ardi ucci iano ero ado ez anda ari ona izzi aro ani ese osa ente illo"),
-    ("Kow Nov Wis Dab Zel Kras Sob Pol Mal Lesz Ostr Jab Bor Stan Wojc Piat Szym Kul Grab Mich Paw "
-     "Bab Cies Duda Gor Jan Kam Lis Mroz Nied Sad Tom Wal Zaw",
-     "alski ak icki owski ek iak czyk enko ich ovic ska ny as inski"),
-    ("Lind Berg Dahl Hol Sten Ny Sand Strom Eck Hoff Kess Lang Rott Schil Weis Zimm Brandt Falk "
-     "Gund Hag Jor Kjell Mag Nord Ost Rask Sjo Thor Vog Wahl Ahl Birk Eng Fors Grun Hed Isak Kron Lund "
-     "Mos Rein Sol Tros Ulf Wern",
-     "quist gren berg stad lund man ler er ing hardt ner mann el vik dal strom heim"),
-    ("Ade Oko Nwa Chi Obi Eze Ola Ike Amu Bab Ogu Uzo",
-     "kwe yemi ola eze nde bayo for chukwu diran mide"),
+    (
+        "Ash Birch Black Brad Bram Brig Brook Bur Cald Carl Chat Clay Cole Craw Dal Dun Elm Ever "
+        "Fair Fal Farn Fen Gar Glad Good Hal Ham Har Hart Hast Hay Hen Hol Hurl Kel Ken Kings Lang "
+        "Lath Lind Lock Mar Mead Mil Mor Nash New Nor Oak Pem Pen Plum Rad Rain Ram Rath Red Ren "
+        "Ros Rut Sal Sand Sel Shel Stam Stan Stock Sut Thorn Tal Trem Wal Wes Wex Whit Wick Wil Win "
+        "Wood Yar Ab Ald Ark Bax Bel Cran Dar Dray Eld Gil Grim Hadd Hux Kirk Lud Mab Merr Pax Quil "
+        "Rud Scar Tew Ulver Vick Wad Wray",
+        "ford ley ton well wick by dale field more stead worth man er son ridge brook ham hurst "
+        "wood croft land mont bury den combe shaw low cott ing ett ard ock row away ington ston "
+        "ley sby ridge well",
+    ),
+    (
+        "McAll McCorm McGann McKinn McDow McFarl McGrath McCull McBrann McTav MacEl MacKen MacLar "
+        "MacGreg O'Hall O'Donn O'Kee O'Rour O'Shaugh O'Dwy O'Call O'Mall O'Brann O'Lough",
+        "an ey ick agh en ough in ell ister er ane igan",
+    ),
+    (
+        "Bel Cas Del Fer Gal Lom Mar Pel Ros Sal Ten Val Ver Zan Bar Cor Fab Mon Ser Tor Bon Cap "
+        "Fal Gar Lan Mas Pac Ric San Vit Bert Dom Fior Alb Ben Carb Cerv Fus Gent Iac Luc Mor Nard Orl Pag "
+        "Quar Rin Spad Tav Urb Vent Zuc",
+        "ino elli etti ardi ucci iano ero ado ez anda ari ona izzi aro ani ese osa ente illo",
+    ),
+    (
+        "Kow Nov Wis Dab Zel Kras Sob Pol Mal Lesz Ostr Jab Bor Stan Wojc Piat Szym Kul Grab Mich Paw "
+        "Bab Cies Duda Gor Jan Kam Lis Mroz Nied Sad Tom Wal Zaw",
+        "alski ak icki owski ek iak czyk enko ich ovic ska ny as inski",
+    ),
+    (
+        "Lind Berg Dahl Hol Sten Ny Sand Strom Eck Hoff Kess Lang Rott Schil Weis Zimm Brandt Falk "
+        "Gund Hag Jor Kjell Mag Nord Ost Rask Sjo Thor Vog Wahl Ahl Birk Eng Fors Grun Hed Isak Kron Lund "
+        "Mos Rein Sol Tros Ulf Wern",
+        "quist gren berg stad lund man ler er ing hardt ner mann el vik dal strom heim",
+    ),
+    (
+        "Ade Oko Nwa Chi Obi Eze Ola Ike Amu Bab Ogu Uzo",
+        "kwe yemi ola eze nde bayo for chukwu diran mide",
+    ),
 ]
 # Common surnames of many origins, written out; mixed in so that names look like a real town's.
 _COMMON_SURNAMES = """Nguyen Patel Kim Tran Haddad Tanaka Okafor Mensah Ibarra Mendoza Park Cho Singh
@@ -146,57 +179,185 @@ Wolfe Stone Rhodes Hughes Barnes Bishop Carver Fletcher Porter Spencer Tucker Wa
 Dixon Gibson Hudson Jensen Larsen Nielsen Olsen Paulsen Ahmed Hassan Ramos Castillo Delgado
 Ortega Herrera Medina Guerrero Soto Navarro Pena""".split()
 
-_TOWN_STARTS = ("Ash Bel Brad Bridge Brook Burn Cam Cedar Clear Cold Copper Cran Elk Fair Fox Glen "
-                "Gran Green Hazel Heron High Holly Iron Kettle King Lark Maple Mill Moss North Oak "
-                "Orch Pine Quarry Raven Red River Rock Rose Salt Sandy Shel Silver Spring Stone Sugar "
-                "Thorn Timber Twin Wal Whit Willow Wolf Wren Alder Bay Birch Bram Cliff Dun Ember "
-                "Fern Frost Gold Hart Hay Hollow Ivy Juniper Lin Marl Mead Mor Nor Pem Quill Ridge "
-                "Sel Star Tam Tor Vale Wex Yar").split()
-_TOWN_STARTS += ("Abbot Acton Amber Arden Ayles Bark Beacon Bell Black Blythe Bow Bram Brent Briar Brim Broad "
-                 "Buck Calder Carl Chapel Cherry Clay Clover Cobble Cole Crane Crow Dart Deer Dover Drum East "
-                 "Eden Falcon Farn Ferry Flint Ford Garn Glass Gorse Grange Grey Ham Harrow Haw Heath Hill Hol "
-                 "Horn Hunt Kent Kers Kil Kirk Lang Lark Ley Long Lynd Marsh Mer Mid Mist Moor Nettle New Old "
-                 "Otter Owl Park Peb Pen Pit Plum Pond Prior Quin Ram Reed Rich Roth Rush Rye Sax Sedge Shaw Sheep "
-                 "Shore Skel Slate Sorrel Stan Stock Storm Straw Sum Swan Tall Tan Thistle Tide Town Trent Tulip "
-                 "Ux Vine War Water Wend Wheat White Wild Win Wind Wood Worm").split()
-_TOWN_ENDS = ("ford field ton dale bury ville wood mont brook haven port ridge worth stead ham wick borough by "
-              "mere crest well hurst leigh combe ston thorpe minster den low moor land marsh cliff gate bridge "
-              "water side vale holm hythe wych ley cote").split()
+_TOWN_STARTS = (
+    "Ash Bel Brad Bridge Brook Burn Cam Cedar Clear Cold Copper Cran Elk Fair Fox Glen "
+    "Gran Green Hazel Heron High Holly Iron Kettle King Lark Maple Mill Moss North Oak "
+    "Orch Pine Quarry Raven Red River Rock Rose Salt Sandy Shel Silver Spring Stone Sugar "
+    "Thorn Timber Twin Wal Whit Willow Wolf Wren Alder Bay Birch Bram Cliff Dun Ember "
+    "Fern Frost Gold Hart Hay Hollow Ivy Juniper Lin Marl Mead Mor Nor Pem Quill Ridge "
+    "Sel Star Tam Tor Vale Wex Yar"
+).split()
+_TOWN_STARTS += (
+    "Abbot Acton Amber Arden Ayles Bark Beacon Bell Black Blythe Bow Bram Brent Briar Brim Broad "
+    "Buck Calder Carl Chapel Cherry Clay Clover Cobble Cole Crane Crow Dart Deer Dover Drum East "
+    "Eden Falcon Farn Ferry Flint Ford Garn Glass Gorse Grange Grey Ham Harrow Haw Heath Hill Hol "
+    "Horn Hunt Kent Kers Kil Kirk Lang Lark Ley Long Lynd Marsh Mer Mid Mist Moor Nettle New Old "
+    "Otter Owl Park Peb Pen Pit Plum Pond Prior Quin Ram Reed Rich Roth Rush Rye Sax Sedge Shaw Sheep "
+    "Shore Skel Slate Sorrel Stan Stock Storm Straw Sum Swan Tall Tan Thistle Tide Town Trent Tulip "
+    "Ux Vine War Water Wend Wheat White Wild Win Wind Wood Worm"
+).split()
+_TOWN_ENDS = (
+    "ford field ton dale bury ville wood mont brook haven port ridge worth stead ham wick borough by "
+    "mere crest well hurst leigh combe ston thorpe minster den low moor land marsh cliff gate bridge "
+    "water side vale holm hythe wych ley cote"
+).split()
 _TOWN_MIDDLES = ["ing", "er", "en", "ing", "el", "ham", "ley"]
 _TOWN_WORDS = "Falls Mills Junction Springs Crossing Harbor Center Hollow Corners Station Landing Heights Village".split()
 _TOWN_PREFIXES = "North South East West Port Mount Lake New Upper Lower".split()
 
-_STREET_ROOTS = ("Maple Elm Oak Main Church River Mill Union Park Bridge School Water Spring Cedar "
-                 "Walnut High Pleasant Prospect Chestnut Depot Granite Orchard Summit Lincoln Academy "
-                 "Ferry Quarry Meadow Hemlock Birch Sycamore Willow Poplar Spruce Tamarack Juniper "
-                 "Laurel Beech Hickory Aspen Linden Alder Cherry Apple Pine Locust Dogwood Magnolia "
-                 "Franklin Washington Jefferson Adams Monroe Grant Harrison Clinton Madison Jackson "
-                 "Center Front Market Pearl Canal Dock Railroad Factory Forge Tannery Brickyard Pond "
-                 "Lake Brook Hill Ridge Valley Forest Grove Garden Sunset Highland Liberty Pleasant "
-                 "First Second Third Fourth Fifth Sixth Seventh Eighth").split()
-_STREET_KINDS = ["Street", "Road", "Avenue", "Lane", "Drive", "Way", "Court", "Place", "Terrace",
-                 "Boulevard", "Circle", "Hill Road", "Pike", "Turnpike", "Extension", "Path", "Row"]
+_STREET_ROOTS = (
+    "Maple Elm Oak Main Church River Mill Union Park Bridge School Water Spring Cedar "
+    "Walnut High Pleasant Prospect Chestnut Depot Granite Orchard Summit Lincoln Academy "
+    "Ferry Quarry Meadow Hemlock Birch Sycamore Willow Poplar Spruce Tamarack Juniper "
+    "Laurel Beech Hickory Aspen Linden Alder Cherry Apple Pine Locust Dogwood Magnolia "
+    "Franklin Washington Jefferson Adams Monroe Grant Harrison Clinton Madison Jackson "
+    "Center Front Market Pearl Canal Dock Railroad Factory Forge Tannery Brickyard Pond "
+    "Lake Brook Hill Ridge Valley Forest Grove Garden Sunset Highland Liberty Pleasant "
+    "First Second Third Fourth Fifth Sixth Seventh Eighth"
+).split()
+_STREET_KINDS = [
+    "Street",
+    "Road",
+    "Avenue",
+    "Lane",
+    "Drive",
+    "Way",
+    "Court",
+    "Place",
+    "Terrace",
+    "Boulevard",
+    "Circle",
+    "Hill Road",
+    "Pike",
+    "Turnpike",
+    "Extension",
+    "Path",
+    "Row",
+]
 _STREET_SHORT = {"Street": "St.", "Road": "Road", "Avenue": "Ave.", "Boulevard": "Blvd."}
 
-_SHOP_KINDS = ["Bakery", "Hardware", "Books", "Diner", "Market", "Brewing", "Coffee", "Tavern",
-               "Florist", "Pharmacy", "Auto Body", "Feed & Seed", "Outfitters", "Pizza", "Creamery",
-               "Barbershop", "Deli", "Farm Stand", "Cycles", "Tire & Service", "Kitchen", "Tackle",
-               "Antiques", "Variety", "General Store", "Taproom", "Bagels", "Dry Cleaners", "Appliance",
-               "Lumber", "Optical", "Music", "Yarn", "Pet Supply", "Nursery", "Print Shop", "Laundromat"]
-_SHOP_WORDS = ("Blue Heron|Copper Kettle|Red Barn|Iron Gate|Old Mill|Lantern|Quarry|Wild Thyme|Salt & Pine|"
-               "Harvest Moon|Two Rivers|Hearth|Little Owl|Brass Rail|Grey Fox|Golden Hour|Cedar Post|"
-               "Morning Glory|Stone Wall|Black Dog|Tin Roof|Sunny Side|Northern Light|Green Door|"
-               "Whistle Stop|Rusty Anchor|Three Pines|Maple Leaf|Driftwood|Bluebird|Pepper Pot|"
-               "Crooked Chimney|Hilltop|Riverbend|Tall Pines|Half Moon|Cobblestone|Wagon Wheel").split("|")
-_TRADES = ["Excavating", "Paving", "Builders", "Construction", "Engineering", "Electric", "Plumbing & Heating",
-           "Roofing", "Landscaping", "Septic", "Tree Service", "Well Drilling", "Surveying", "Masonry",
-           "Towing", "Fuel", "Environmental", "Architects", "Asphalt", "Concrete"]
-_MASCOTS = ["Hawks", "Eagles", "Wildcats", "Panthers", "Huskies", "Rams", "Bears", "Falcons", "Knights",
-            "Mustangs", "Tigers", "Cougars", "Ravens", "Wolves", "Bulldogs", "Pioneers", "Rangers",
-            "Lakers", "Raiders", "Titans", "Hornets", "Owls", "Otters", "Foxes", "Spartans", "Blue Devils",
-            "Minutemen", "Storm", "Loggers", "Quarriers", "Mariners", "Trojans"]
-_SAINTS = ["Anne", "Joseph", "Mary", "Patrick", "Francis", "Michael", "Brigid", "Luke", "Mark",
-           "Stephen", "Paul", "Catherine", "John", "Agnes", "Columba", "Andrew", "Margaret", "Thomas"]
+_SHOP_KINDS = [
+    "Bakery",
+    "Hardware",
+    "Books",
+    "Diner",
+    "Market",
+    "Brewing",
+    "Coffee",
+    "Tavern",
+    "Florist",
+    "Pharmacy",
+    "Auto Body",
+    "Feed & Seed",
+    "Outfitters",
+    "Pizza",
+    "Creamery",
+    "Barbershop",
+    "Deli",
+    "Farm Stand",
+    "Cycles",
+    "Tire & Service",
+    "Kitchen",
+    "Tackle",
+    "Antiques",
+    "Variety",
+    "General Store",
+    "Taproom",
+    "Bagels",
+    "Dry Cleaners",
+    "Appliance",
+    "Lumber",
+    "Optical",
+    "Music",
+    "Yarn",
+    "Pet Supply",
+    "Nursery",
+    "Print Shop",
+    "Laundromat",
+]
+_SHOP_WORDS = (
+    "Blue Heron|Copper Kettle|Red Barn|Iron Gate|Old Mill|Lantern|Quarry|Wild Thyme|Salt & Pine|"
+    "Harvest Moon|Two Rivers|Hearth|Little Owl|Brass Rail|Grey Fox|Golden Hour|Cedar Post|"
+    "Morning Glory|Stone Wall|Black Dog|Tin Roof|Sunny Side|Northern Light|Green Door|"
+    "Whistle Stop|Rusty Anchor|Three Pines|Maple Leaf|Driftwood|Bluebird|Pepper Pot|"
+    "Crooked Chimney|Hilltop|Riverbend|Tall Pines|Half Moon|Cobblestone|Wagon Wheel"
+).split("|")
+_TRADES = [
+    "Excavating",
+    "Paving",
+    "Builders",
+    "Construction",
+    "Engineering",
+    "Electric",
+    "Plumbing & Heating",
+    "Roofing",
+    "Landscaping",
+    "Septic",
+    "Tree Service",
+    "Well Drilling",
+    "Surveying",
+    "Masonry",
+    "Towing",
+    "Fuel",
+    "Environmental",
+    "Architects",
+    "Asphalt",
+    "Concrete",
+]
+_MASCOTS = [
+    "Hawks",
+    "Eagles",
+    "Wildcats",
+    "Panthers",
+    "Huskies",
+    "Rams",
+    "Bears",
+    "Falcons",
+    "Knights",
+    "Mustangs",
+    "Tigers",
+    "Cougars",
+    "Ravens",
+    "Wolves",
+    "Bulldogs",
+    "Pioneers",
+    "Rangers",
+    "Lakers",
+    "Raiders",
+    "Titans",
+    "Hornets",
+    "Owls",
+    "Otters",
+    "Foxes",
+    "Spartans",
+    "Blue Devils",
+    "Minutemen",
+    "Storm",
+    "Loggers",
+    "Quarriers",
+    "Mariners",
+    "Trojans",
+]
+_SAINTS = [
+    "Anne",
+    "Joseph",
+    "Mary",
+    "Patrick",
+    "Francis",
+    "Michael",
+    "Brigid",
+    "Luke",
+    "Mark",
+    "Stephen",
+    "Paul",
+    "Catherine",
+    "John",
+    "Agnes",
+    "Columba",
+    "Andrew",
+    "Margaret",
+    "Thomas",
+]
 _WATER = ["River", "Brook", "Creek", "Pond", "Lake", "Stream", "Reservoir", "Marsh", "Bog"]
 
 
@@ -213,8 +374,13 @@ def _syllable_surname(rng):
     if style == 0:
         middle = rng.choice(_MIDDLES)
         # No stutter: "Ulver" + "er" + "well" or "Merr" + "er" + "dale" reads like a typo.
-        if middle and stem[-1] not in "aeiouyr" and stem[-2:] not in ("el", "en", "er") and stem[-1] != stem[-2] \
-                and not ending.startswith(middle[-1]):
+        if (
+            middle
+            and stem[-1] not in "aeiouyr"
+            and stem[-2:] not in ("el", "en", "er")
+            and stem[-1] != stem[-2]
+            and not ending.startswith(middle[-1])
+        ):
             stem += middle
     if stem[-1] == ending[0] and stem[-1] not in "lst":
         ending = ending[1:]  # "Dal" + "ley": "Daley", not "Dalley"'s cousin "Dallley"
@@ -240,8 +406,12 @@ def person(rng):
 def town(rng):
     """A town's name: Ashford, North Kettleby, Marlwick Falls, Brookingham, ..."""
     start, end = rng.choice(_TOWN_STARTS), rng.choice(_TOWN_ENDS)
-    if rng.random() < 0.4 and start[-1] not in "aeiouyr" and start[-1] != start[-2] \
-            and not start.endswith(("ing", "er", "en", "el", "ham", "ley")):
+    if (
+        rng.random() < 0.4
+        and start[-1] not in "aeiouyr"
+        and start[-1] != start[-2]
+        and not start.endswith(("ing", "er", "en", "el", "ham", "ley"))
+    ):
         start += rng.choice(_TOWN_MIDDLES)
     if start[-1] == end[0]:
         end = end[1:]
@@ -258,13 +428,21 @@ def county(rng):
     """A county's name (without "County"): Halstead, Merrimont, Carrow, ..."""
     if rng.random() < 0.6:
         return _syllable_surname(rng)
-    return next(word for word in town(rng).split() if word not in _TOWN_WORDS and word not in _TOWN_PREFIXES)
+    return next(
+        word for word in town(rng).split() if word not in _TOWN_WORDS and word not in _TOWN_PREFIXES
+    )
 
 
 def street(rng):
     """A street: Hemlock Lane, Kettleby Road, Third Street, ..."""
     roll = rng.random()
-    root = rng.choice(_STREET_ROOTS) if roll < 0.45 else _syllable_surname(rng) if roll < 0.8 else town(rng).split()[-1]
+    root = (
+        rng.choice(_STREET_ROOTS)
+        if roll < 0.45
+        else _syllable_surname(rng)
+        if roll < 0.8
+        else town(rng).split()[-1]
+    )
     return f"{root} {rng.choice(_STREET_KINDS)}"
 
 
@@ -290,8 +468,16 @@ def contractor(rng):
 
 
 def school(rng, town_name):
-    kind = rng.choice(["Elementary School", "Middle School", "High School", "Regional High School",
-                       "Intermediate School", "Elementary"])
+    kind = rng.choice(
+        [
+            "Elementary School",
+            "Middle School",
+            "High School",
+            "Regional High School",
+            "Intermediate School",
+            "Elementary",
+        ]
+    )
     base = rng.choice([town_name, _syllable_surname(rng), rng.choice(_STREET_ROOTS)])
     return f"{base} {kind}"
 
@@ -301,12 +487,21 @@ def team(rng, town_name):
 
 
 def church(rng):
-    return rng.choice([f"St. {rng.choice(_SAINTS)}'s Church", f"First {rng.choice(['Congregational', 'Baptist', 'Methodist', 'Lutheran', 'Presbyterian'])} Church",
-                       f"{rng.choice(_STREET_ROOTS)} Street {rng.choice(['Chapel', 'Church', 'Meetinghouse'])}"])
+    return rng.choice(
+        [
+            f"St. {rng.choice(_SAINTS)}'s Church",
+            f"First {rng.choice(['Congregational', 'Baptist', 'Methodist', 'Lutheran', 'Presbyterian'])} Church",
+            f"{rng.choice(_STREET_ROOTS)} Street {rng.choice(['Chapel', 'Church', 'Meetinghouse'])}",
+        ]
+    )
 
 
 def water(rng):
-    return f"{_syllable_surname(rng)} {rng.choice(_WATER)}" if rng.random() < 0.6 else f"{rng.choice(_STREET_ROOTS)} {rng.choice(_WATER)}"
+    return (
+        f"{_syllable_surname(rng)} {rng.choice(_WATER)}"
+        if rng.random() < 0.6
+        else f"{rng.choice(_STREET_ROOTS)} {rng.choice(_WATER)}"
+    )
 
 
 def park(rng):

@@ -232,13 +232,17 @@ POOLS = {
 }
 
 # Fields of invented experts, for <field>.
-POOLS["field"] = """public policy|urban planning|public health|environmental science|education|economics|sociology|
+POOLS[
+    "field"
+] = """public policy|urban planning|public health|environmental science|education|economics|sociology|
     rural studies|community development|civil engineering|criminal justice|political science|nutrition|
     agricultural science|geography|history|social work|nursing|psychology|hydrology|forestry|climate science|
     transportation planning|architecture|data science|communications|journalism|recreation management"""
 
 # A chat model's adverbs, for <adverb>.
-POOLS["adverb"] = """truly|deeply|seamlessly|thoughtfully|meaningfully|proudly|warmly|eagerly|tirelessly|
+POOLS[
+    "adverb"
+] = """truly|deeply|seamlessly|thoughtfully|meaningfully|proudly|warmly|eagerly|tirelessly|
     collaboratively|proactively|strategically|intentionally|passionately|wholeheartedly|enthusiastically|
     remarkably|incredibly|profoundly|genuinely|sincerely|steadily|swiftly|carefully|creatively|boldly|
     collectively|consistently|continually|ultimately|increasingly|notably|significantly|undeniably|
@@ -537,8 +541,18 @@ def subject_words(subject):
 def plural(phrase):
     """English plural of a noun phrase's last word: chainsaw -> chainsaws, bus driver -> bus drivers."""
     head, _, last = phrase.rpartition(" ")
-    irregular = {"man": "men", "woman": "women", "person": "people", "child": "children", "shelf": "shelves",
-                 "knife": "knives", "leaf": "leaves", "calf": "calves", "loaf": "loaves", "wife": "wives"}
+    irregular = {
+        "man": "men",
+        "woman": "women",
+        "person": "people",
+        "child": "children",
+        "shelf": "shelves",
+        "knife": "knives",
+        "leaf": "leaves",
+        "calf": "calves",
+        "loaf": "loaves",
+        "wife": "wives",
+    }
     if last.endswith(("s", "x", "ch", "sh", "z")) and not last.endswith("ss"):
         return phrase  # already plural, or a mass noun
     if last in irregular:
