@@ -6,22 +6,18 @@
     python txt_classifier.py --batch_size 1 --max_len -1 --length_histogram
     python txt_classifier.py --repeats 3              # three seeds: mean and spread of accuracy
     python txt_classifier.py --predict article.txt    # or --predict - to read standard input
-    torchrun --standalone --nproc_per_node=2 txt_classifier.py   # one run over two processes (BATCH_SIZE each)
+    torchrun --standalone --nproc_per_node=2 txt_classifier.py   # one run over two processes
 
 Every UPPER_CASE setting below can be edited here or given on the command line by its lower-case
-name (`--n_epochs 2`, `--bidirectional=False`; `--help` lists them). Metrics go to Weights & Biases
-(offline into ./wandb without an account: `wandb sync` uploads them later), the model and a summary
-to OUT_DIR/RUN_NAME/. Ctrl-C stops a run; the same command plus --resume carries on from the last
-finished epoch. Read from the top; below main(), a marked line starts machinery you can skip.
+name (`--n_epochs 2`, `--bidirectional=False`; `--help` lists them). Metrics go to wandb (offline
+into ./wandb without an account), the model and a summary to OUT_DIR/RUN_NAME/. Ctrl-C stops a
+run; the same command plus --resume carries on from the last finished epoch. Read from the top;
+below main(), a marked line starts machinery you can skip.
 """
 
 import argparse
-import ast
 import collections
 import contextlib
-import difflib
-import hashlib
-import io
 import json
 import math
 import os
@@ -33,11 +29,6 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from tokenize import (
-    COMMENT,
-    TokenError,
-    generate_tokens,
-)  # read the settings block; `tokenize` is ours
 
 import pandas as pd
 import torch
@@ -52,9 +43,7 @@ from tqdm import tqdm
 DATA_DIR = "./data"  # folder holding txt_train.csv, txt_val.csv and txt_test.csv
 MODEL = "bow"  # "bow" (bag of words, nn.EmbeddingBag) or "lstm"
 OPTIMIZER = "adam"  # "adam", "sgd" (the course baseline runs it with learning rate 5) or "adamw"
-LEARNING_RATE = (
-    0.01  # optimiser step size (the course starts Adam at 0.001; the README says why 0.01)
-)
+LEARNING_RATE = 0.01  # optimiser step size (the course starts Adam at 0.001; README: why 0.01)
 BATCH_SIZE = 32  # articles per optimiser step (per process, under torchrun)
 EVAL_BATCH_SIZE = 64  # articles per batch when only measuring
 N_EPOCHS = 20  # passes over the training split
@@ -64,8 +53,8 @@ NUM_LAYERS = 1  # stacked LSTM layers
 BIDIRECTIONAL = False  # also read each article backwards (LSTM)
 MAX_LEN = 1024  # tokens kept per article, padded up to this; -1 keeps all and pads nothing
 MIN_FREQ = 1  # a word needs this many training occurrences to get its own embedding
-UNK_DROPOUT = 0.1  # share of training tokens turned into <unk> each batch, so <unk> learns what an unknown word means
-BUCKET_BY_LENGTH = True  # batch articles of similar length together, so the LSTM skips most padding
+UNK_DROPOUT = 0.1  # share of training tokens made <unk> each batch, so that <unk> learns too
+BUCKET_BY_LENGTH = True  # batch articles of similar length together: the LSTM skips most padding
 LENGTH_HISTOGRAM = False  # save and log a histogram of training article lengths
 LOG_MODEL = False  # log model.pth to wandb as an artifact of type "model"
 REPEATS = 1  # train with seeds SEED .. SEED+REPEATS-1 and report mean and spread
@@ -73,60 +62,54 @@ SEED = 0  # same seed, same data, same machine: same numbers
 RUN_NAME = "txt-classifier"  # wandb run name, and the folder under OUT_DIR
 WANDB_PROJECT = "txt-classifier"  # wandb project the run is logged to
 OUT_DIR = "./runs"  # model.pth, summary.json and the resume point go to OUT_DIR/RUN_NAME/
-DEVICE = "auto"  # "auto" picks cuda, then mps, then cpu; or name one of them
+DEVICE = "auto"  # "auto" picks a GPU (cuda or mps) when there is one, else "cpu"; or name one
 # ----------------------------------------------------------------------------- end of settings
+SETTINGS = {name: value for name, value in globals().items() if name.isupper()}  # the block above
 
 # ----------------------------------------------------------------------------- data
 
-PAD, UNK = "<pad>", "<unk>"
-PAD_IDX, UNK_IDX = 0, 1
+PAD_IDX = 0  # the id of padding
+UNK_IDX = 1  # the id of any word the training split never showed
 
 
 def tokenize(text):
-    """The course's tokeniser: spaces around . , : ; ! ? ( ), then split on whitespace; case and all else kept."""
+    """The course's tokeniser: spaces around . , : ; ! ? ( ), then split on whitespace."""
     return re.sub(r"([.,:;!?()])", r" \1 ", text).split()
 
 
-class Vocab:
-    """Token <-> id: 0 is padding, 1 any word training never saw; no text reaches either ("<pad>" in text is a word)."""
-
-    def __init__(self, itos):
-        self.itos = itos
-        self.stoi = {token: i for i, token in enumerate(itos) if i > UNK_IDX}
-
-    @classmethod
-    def build(cls, articles, min_freq=1):
-        """From the training articles: every token seen at least `min_freq` times, most frequent first."""
-        counts = collections.Counter(token for article in articles for token in tokenize(article))
-        return cls(
-            [PAD, UNK]
-            + sorted((t for t, n in counts.items() if n >= min_freq), key=lambda t: (-counts[t], t))
-        )
-
-    def __call__(self, tokens):
-        return [self.stoi.get(token, UNK_IDX) for token in tokens]
+def build_vocab(articles, min_freq=1):
+    """{token: id} for every token the training articles hold `min_freq` times or more, the most
+    frequent first, from id 2: 0 is padding and 1 any word training never saw (<unk>), and no
+    text reaches either ("<pad>" in an article is a word like any other)."""
+    counts = collections.Counter(token for article in articles for token in tokenize(article))
+    kept = [token for token, count in counts.items() if count >= min_freq]
+    kept.sort(key=lambda token: (-counts[token], token))
+    return {token: i for i, token in enumerate(kept, start=2)}
 
 
 def text_transform(text, vocab, max_len):
-    """The course's transforms: tokenise and map to ids, truncate to MAX_LEN, pad up to it (-1: neither)."""
-    ids = vocab(tokenize(text))
-    return ids if max_len == -1 else ids[:max_len] + [PAD_IDX] * (max_len - len(ids))
+    """The course's transforms: tokenise and map to ids, truncate to MAX_LEN, pad up to it (-1:
+    neither)."""
+    ids = [vocab.get(token, UNK_IDX) for token in tokenize(text)]
+    if max_len == -1:
+        return ids
+    return ids[:max_len] + [PAD_IDX] * (max_len - len(ids))
 
 
 class CsvTextDataset(Dataset):
-    """One split of a course CSV as (token ids, label_idx), tokenised once, here; training builds the vocabulary."""
+    """One split of a course CSV as (token ids, label_idx), tokenised once, here. The training
+    split builds the vocabulary and the class names {label_idx: label}; others are given them."""
 
-    def __init__(self, csv_file, vocab=None, max_len=MAX_LEN, min_freq=MIN_FREQ):
+    def __init__(self, csv_file, vocab=None, max_len=MAX_LEN, min_freq=1, class_names=None):
         with reading(
             csv_file
         ):  # a missing or malformed file stops with one line saying what to fix
             frame = pd.read_csv(csv_file, dtype=str, keep_default_na=False, index_col=False)
-        self.csv_file = Path(csv_file)
-        self.labels, self.label_names = check_labels(self.csv_file, frame, "article")
-        self.articles = check_articles(self.csv_file, list(frame["article"]))
-        self.vocab = vocab or Vocab.build(self.articles, min_freq)
+        self.labels, self.class_names = check_labels(csv_file, frame, "article", class_names)
+        self.articles = check_articles(csv_file, list(frame["article"]))
+        self.vocab = vocab or build_vocab(self.articles, min_freq)
         self.token_ids = [
-            torch.tensor(text_transform(article, self.vocab, max_len)) for article in self.articles
+            torch.tensor(text_transform(a, self.vocab, max_len)) for a in self.articles
         ]
         self.lengths = [int((ids != PAD_IDX).sum()) for ids in self.token_ids]  # padding left out
 
@@ -137,64 +120,47 @@ class CsvTextDataset(Dataset):
         return self.token_ids[idx], self.labels[idx]
 
 
-def by_length(lengths, batch_size):
-    """Evaluation batches: the articles in order of length, so that the LSTM reads little padding."""
-    order = torch.tensor(lengths).argsort(stable=True).tolist()
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def epoch_batches(cfg, lengths, epoch, rank=0, world=1):
-    """This process's training batches for an epoch, drawn from SEED and the epoch (so --resume redoes it exactly;
-    torch's generator, seeded from a stream of its own, draws UNK_DROPOUT). BUCKET_BY_LENGTH: articles sorted by
-    length times 0.7 to 1.3, batched, batches shuffled. Under torchrun each BATCH_SIZE x processes is shared out."""
-    shuffle, other = (
-        int.from_bytes(
-            hashlib.sha256(f"{cfg['seed']}/{name}/{epoch}".encode()).digest()[:8], "little"
-        )
-        for name in ("shuffle", "global")
-    )
-    torch.manual_seed(other)
-    generator, size = torch.Generator().manual_seed(shuffle), cfg["batch_size"] * world
-    if cfg["bucket_by_length"]:
-        noise = 0.7 + 0.6 * torch.rand(len(lengths), generator=generator)
-        order = (torch.tensor(lengths, dtype=torch.float) * noise).argsort(stable=True).tolist()
-    else:
-        order = torch.randperm(len(lengths), generator=generator).tolist()
-    order += order[: -len(order) % world]  # as many for every process: they step together
-    batches = [order[i : i + size] for i in range(0, len(order), size)]
-    if cfg["bucket_by_length"]:  # not from the shortest to the longest
-        batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-    return [batch[rank::world] for batch in batches]
-
-
 def load_splits(cfg):
-    """The three splits, tokenised, and the class names; every problem in the data listed at once."""
-    data_dir, started, splits, problems = Path(cfg["data_dir"]), time.time(), {}, []
-    if not data_dir.is_dir():
-        raise UserError(
-            f"data folder {data_dir} not found: set DATA_DIR (--data_dir) to the folder that holds "
-            f"txt_train.csv, txt_val.csv and txt_test.csv."
-        )
+    """The three splits, tokenised, and the class names."""
+    started = time.time()
+    data_dir = Path(cfg["data_dir"])
+    splits = {}
     for split in ("train", "val", "test"):
-        try:  # the vocabulary comes from the training split only
-            vocab = splits["train"].vocab if "train" in splits else None
-            splits[split] = CsvTextDataset(
-                data_dir / f"txt_{split}.csv", vocab, cfg["max_len"], cfg["min_freq"]
-            )
-        except UserError as error:  # carry on, so that every split's problems are listed together
-            problems.append(str(error))
-    if problems:
-        raise UserError("\n".join(problems))
-    check_stackable(splits["train"], cfg["batch_size"])
+        train = splits.get("train")  # the vocabulary and the classes come from training only
+        vocab = train.vocab if train else None
+        class_names = train.class_names if train else None
+        splits[split] = CsvTextDataset(
+            data_dir / f"txt_{split}.csv", vocab, cfg["max_len"], cfg["min_freq"], class_names
+        )
+    check_stackable(splits["train"], cfg["batch_size"] * processes()[1])
     print(
-        f"Loaded {', '.join(f'{len(data)} {split}' for split, data in splits.items())} articles in "
-        f"{time.time() - started:.1f} s; a vocabulary of {len(splits['train'].vocab.itos):,} tokens from training"
+        f"Loaded {len(splits['train'])} training, {len(splits['val'])} validation and "
+        f"{len(splits['test'])} test articles in {time.time() - started:.1f} s; a vocabulary of "
+        f"{len(splits['train'].vocab):,} words from the training split"
     )
-    return splits, class_names(splits)
+    names = splits["train"].class_names
+    return splits, [names[number] for number in range(len(names))]
+
+
+def epoch_batches(lengths, batch_size, bucket_by_length, world=1):
+    """An epoch's batches of article numbers, drawn from torch's generator. BUCKET_BY_LENGTH:
+    articles sorted by length times 0.7 to 1.3, cut into batches, the batches shuffled. Under
+    torchrun, articles are added again (a few) until every process gets as many."""
+    if bucket_by_length:
+        noisy_lengths = torch.tensor(lengths) * (0.7 + 0.6 * torch.rand(len(lengths)))
+        order = noisy_lengths.argsort()
+    else:
+        order = torch.randperm(len(lengths))
+    epoch_size = math.ceil(len(order) / world) * world
+    order = torch.cat([order, order[: epoch_size - len(order)]])
+    batches = list(order.split(batch_size))
+    if bucket_by_length:  # not from the shortest to the longest
+        batches = [batches[i] for i in torch.randperm(len(batches))]
+    return [batch.tolist() for batch in batches]
 
 
 def unk_dropout(token_ids, share):
-    """UNK_DROPOUT: this share of a batch's real tokens becomes <unk>, which would never train otherwise."""
+    """UNK_DROPOUT: this share of a batch's words becomes <unk>, which would never train else."""
     drop = (torch.rand(token_ids.shape, device=token_ids.device) < share) & (token_ids != PAD_IDX)
     return token_ids.masked_fill(drop, UNK_IDX)
 
@@ -205,9 +171,9 @@ def unk_dropout(token_ids, share):
 class BagOfWords(nn.Module):
     """Mean of the article's word embeddings, then a linear layer. Padding is left out of the mean."""
 
-    def __init__(self, vocab_size, embed_dim, num_classes, pad_idx=PAD_IDX):
+    def __init__(self, vocab_size, embed_dim, num_classes):
         super().__init__()
-        self.embedding = nn.EmbeddingBag(vocab_size, embed_dim, mode="mean", padding_idx=pad_idx)
+        self.embedding = nn.EmbeddingBag(vocab_size, embed_dim, mode="mean", padding_idx=PAD_IDX)
         self.fc = nn.Linear(embed_dim, num_classes)
 
     def forward(self, token_ids):
@@ -215,60 +181,52 @@ class BagOfWords(nn.Module):
 
 
 class LSTMClassifier(nn.Module):
-    """Embedding, LSTM, max over time of the outputs at real words, then a small linear head. Padding cannot change
-    a prediction: it comes after the last word, and the mask keeps it out of the max. BIDIRECTIONAL adds an LSTM
-    reading each article reversed within its own length (PyTorch's bidirectional LSTM would read the padding first
-    unless the batch were packed, about 20x slower on a CPU), its outputs put back in order and joined."""
+    """Embedding, LSTM, max over time of the outputs at real words, a small linear head. Padding
+    cannot change a prediction: it comes after the last word, and a mask keeps it out of the max.
+    BIDIRECTIONAL adds an LSTM reading each article reversed within its own length (PyTorch's
+    bidirectional LSTM would read the padding first unless the batch were packed, about 20 times
+    slower on a CPU), its outputs put back in order and joined."""
 
     def __init__(
-        self,
-        vocab_size,
-        embed_dim,
-        hidden_dim,
-        num_classes,
-        pad_idx=PAD_IDX,
-        num_layers=1,
-        bidirectional=False,
+        self, vocab_size, embed_dim, hidden_dim, num_classes, num_layers=1, bidirectional=False
     ):
         super().__init__()
-        self.pad_idx = pad_idx
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_IDX)
         self.lstm = nn.LSTM(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True)
-        self.lstm_backward = (
-            nn.LSTM(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True)
-            if bidirectional
-            else None
-        )
+        self.lstm_backward = None  # BIDIRECTIONAL: the same again, for the reversed articles
+        if bidirectional:
+            self.lstm_backward = nn.LSTM(
+                embed_dim, hidden_dim, num_layers=num_layers, batch_first=True
+            )
         features = hidden_dim * (2 if bidirectional else 1)
         self.head = nn.Sequential(
             nn.Linear(features, features), nn.ReLU(), nn.Linear(features, num_classes)
         )
 
     def forward(self, token_ids):
-        lengths = (token_ids != self.pad_idx).sum(dim=1).clamp(min=1)
+        lengths = (token_ids != PAD_IDX).sum(dim=1).clamp(min=1)
         steps = int(lengths.max())
         embedded = self.embedding(token_ids[:, :steps])  # columns of nothing but padding: dropped
         outputs = self.lstm(embedded)[0]
         if self.lstm_backward is not None:
-            backwards = reverse_within_length(embedded, lengths)
-            outputs = torch.cat(
-                [outputs, reverse_within_length(self.lstm_backward(backwards)[0], lengths)], dim=2
-            )
-        is_real = torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
-        outputs = outputs.masked_fill(~is_real[..., None], float("-inf"))
+            backwards = self.lstm_backward(reverse_within_length(embedded, lengths))[0]
+            outputs = torch.cat([outputs, reverse_within_length(backwards, lengths)], dim=2)
+        is_word = torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
+        outputs = outputs.masked_fill(~is_word[..., None], float("-inf"))
         return self.head(outputs.max(dim=1).values)
 
 
 def reverse_within_length(x, lengths):
-    """Each sequence of a batch (B, T, F) reversed within its own length; padding stays where it is. Its
-    own inverse: applied twice, it gives back x."""
+    """Each sequence of a batch (B, T, F) reversed within its own length; padding stays where it
+    is. Its own inverse: applied twice, it gives back x."""
     steps = torch.arange(x.shape[1], device=x.device)[None, :]
     mirrored = lengths[:, None] - 1 - steps
     order = torch.where(mirrored >= 0, mirrored, steps)
     return x.gather(1, order[..., None].expand(-1, -1, x.shape[2]))
 
 
-def build_model(cfg, vocab_size, num_classes):
+def build_model(cfg, vocab, num_classes):
+    vocab_size = len(vocab) + 2  # its words, padding and <unk>
     if cfg["model"] == "bow":
         return BagOfWords(vocab_size, cfg["embed_dim"], num_classes)
     return LSTMClassifier(
@@ -276,18 +234,16 @@ def build_model(cfg, vocab_size, num_classes):
         cfg["embed_dim"],
         cfg["hidden_dim"],
         num_classes,
-        num_layers=cfg["num_layers"],
-        bidirectional=cfg["bidirectional"],
+        cfg["num_layers"],
+        cfg["bidirectional"],
     )
 
 
+OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
 def build_optimizer(cfg, model):
-    optimizer_class = {
-        "sgd": torch.optim.SGD,
-        "adam": torch.optim.Adam,
-        "adamw": torch.optim.AdamW,
-    }[cfg["optimizer"]]
-    return optimizer_class(model.parameters(), lr=cfg["learning_rate"])
+    return OPTIMIZERS[cfg["optimizer"]](model.parameters(), lr=cfg["learning_rate"])
 
 
 def count_parameters(model):
@@ -298,134 +254,83 @@ def count_parameters(model):
 
 
 def train_one_epoch(dataloader, model, loss_fn, optimizer, cfg, device, examples_seen, run):
-    """One pass over the training split, each batch's loss logged against the examples seen, returned."""
-    world = processes()[1]  # under torchrun, the number of processes
+    """One pass over the training split, each batch's loss logged against the examples seen."""
+    rank, world = processes()  # under torchrun: this process's number, and how many there are
+    epoch_end = examples_seen + len(dataloader.dataset)
     model.train()
-    for X, y in tqdm(
-        dataloader, desc="  train", leave=False, mininterval=1 if sys.stderr.isatty() else 30
-    ):
+    for X, y in tqdm(dataloader, desc="  train", leave=False, disable=None):  # a bar on terminals
         X, y = X.to(device), y.to(device)
         if cfg["unk_dropout"]:
             X = unk_dropout(X, cfg["unk_dropout"])
+        examples_seen = min(examples_seen + len(y), epoch_end)  # a repeat under torchrun: once
+        # Under torchrun every process draws the same batch, and trains on its share of it.
+        X, y = X[rank::world], y[rank::world]
         loss = loss_fn(model(X), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        examples_seen += len(y) * world
         run.log({"batch_loss": loss.item(), "examples_seen": examples_seen})
     return examples_seen
 
 
 @torch.inference_mode()
-def evaluate(dataloader, model, loss_fn, device):
-    """Accuracy (a fraction), mean loss, and each article's class probabilities, in the split's order."""
+def evaluate(eval_loaders, model, loss_fn, device):
+    """{"train_accuracy": ..., "train_loss": ..., ...} (fractions, mean losses), and each split's
+    predictions, in the split's order."""
     model.eval()
-    total_loss, probabilities = 0.0, []
-    for X, y in dataloader:
-        X, y = X.to(device), y.to(device)
-        logits = model(X)
-        total_loss += loss_fn(logits, y).item() * len(y)
-        probabilities.append(logits.softmax(dim=1).cpu())
-    order = torch.tensor(
-        [i for batch in dataloader.batch_sampler for i in batch]
-    )  # the batches came sorted by length
-    probabilities, labels = torch.cat(probabilities)[order.argsort()], dataloader.dataset.labels
-    return (
-        (probabilities.argmax(dim=1) == labels).float().mean().item(),
-        total_loss / len(labels),
-        probabilities,
-    )
-
-
-def evaluate_splits(eval_loaders, model, loss_fn, device):
-    """{"train_accuracy": ..., "train_loss": ..., ...} over every split, and each split's class probabilities."""
-    metrics, probabilities = {}, {}
-    for split, loader in eval_loaders.items():
-        accuracy, loss, probabilities[split] = evaluate(loader, model, loss_fn, device)
-        metrics.update({f"{split}_accuracy": accuracy, f"{split}_loss": loss})
-    return metrics, probabilities
-
-
-def check_loss(loss, epoch, cfg):
-    """Stop a run whose training loss is no longer a number (the same on every process, under torchrun)."""
-    if not math.isfinite(loss):
-        rate, good = (
-            cfg["learning_rate"],
-            5.0 if cfg["optimizer"] == "sgd" else 0.01,
-        )  # the rates that work here
-        raise Diverged(
-            f"the training loss became {loss} in epoch {epoch}: {cfg['optimizer']} with learning rate "
-            f"{rate:g} takes steps too large for this model",
-            good if rate > good else rate / 10,
-        )
-
-
-def save_resume_point(cfg, epoch, examples_seen, run, model, optimizer):
-    """What --resume needs after a finished epoch (the random numbers of the next come from SEED and its number)."""
-    save_atomically(
-        {
-            "format": RESUME_FORMAT,
-            "settings": cfg,
-            "epoch": epoch,
-            "examples_seen": examples_seen,
-            "wandb_id": run.id,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-        },
-        Path(cfg["out_dir"]) / cfg["run_name"] / "resume.pth",
-    )
-
-
-def start_or_resume(cfg, point, model, optimizer):
-    """(wandb run, epochs done, examples seen): a new run, or the stopped one carried on from `point`."""
-    (Path(cfg["out_dir"]) / cfg["run_name"]).mkdir(
-        parents=True, exist_ok=True
-    )  # a repeat's folder is new
-    if point is None:
-        (Path(cfg["out_dir"]) / cfg["run_name"] / "resume.pth").unlink(
-            missing_ok=True
-        )  # an earlier run's
-        return start_wandb(cfg), 0, 0
-    model.load_state_dict(point["model"])
-    optimizer.load_state_dict(point["optimizer"])
-    print(f"Resuming after epoch {point['epoch']} ({point['examples_seen']} examples seen).")
-    return start_wandb(cfg, point["wandb_id"]), point["epoch"], point["examples_seen"]
+    metrics = {}
+    predictions = {}
+    for split, dataloader in eval_loaders.items():
+        total_loss = 0.0
+        batches = []
+        for X, y in dataloader:
+            X, y = X.to(device), y.to(device)
+            logits = model(X)
+            total_loss += loss_fn(logits, y).item() * len(y)
+            batches.append(logits.argmax(dim=1).cpu())
+        order = torch.tensor([i for batch in dataloader.batch_sampler for i in batch])  # by length
+        predictions[split] = torch.cat(batches)[order.argsort()]
+        labels = dataloader.dataset.labels
+        metrics[f"{split}_accuracy"] = (predictions[split] == labels).float().mean().item()
+        metrics[f"{split}_loss"] = total_loss / len(labels)
+    return metrics, predictions
 
 
 def train(cfg, resume_point=None):
-    """Train, evaluate and log one model as `cfg` says (from `resume_point`, if given); save and return its summary."""
-    device, (splits, class_names) = pick_device(cfg["device"]), load_splits(cfg)
-    vocab, (rank, world) = splits["train"].vocab, processes()
-    batches = []  # this process's batches of the training split, drawn anew every epoch
-    train_loader = DataLoader(splits["train"], batch_sampler=batches)
-    eval_batch = (
-        cfg["eval_batch_size"] if cfg["max_len"] != -1 else 1
-    )  # articles of their own lengths: one by one
+    """Train, evaluate and log one model as `cfg` says (from `resume_point`, if given); save it."""
+    device = pick_device(cfg["device"])
+    rank, world = processes()
+    splits, class_names = load_splits(cfg)
+    vocab = splits["train"].vocab
+    eval_batch_size = cfg["eval_batch_size"] if cfg["max_len"] != -1 else 1  # unpadded: one by one
     eval_loaders = {
-        name: DataLoader(split, batch_sampler=by_length(split.lengths, eval_batch))
+        name: DataLoader(split, batch_sampler=by_length(split.lengths, eval_batch_size))
         for name, split in splits.items()
     }
     torch.manual_seed(cfg["seed"])
-    model = build_model(cfg, len(vocab.itos), len(class_names)).to(device)
+    model = build_model(cfg, vocab, len(class_names)).to(device)
     loss_fn = nn.CrossEntropyLoss()  # the batch's mean, as in the course's text starter
     optimizer = build_optimizer(cfg, model)
-    step_model = (
-        DistributedDataParallel(model) if world > 1 else model
-    )  # torchrun: one model over the processes
+    step_model = DistributedDataParallel(model) if world > 1 else model  # torchrun: every process
     run, done, examples_seen = start_or_resume(cfg, resume_point, model, optimizer)
     print(
         f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; seed {cfg['seed']}"
     )
     if cfg["length_histogram"] and rank == 0:
         log_length_histogram(run, splits["train"].articles, cfg)
-    started, metrics = time.time(), None
+    started = time.time()
     for epoch in range(done + 1, cfg["n_epochs"] + 1):
         epoch_started = time.time()
-        batches[:] = epoch_batches(cfg, splits["train"].lengths, epoch, rank, world)
+        torch.manual_seed(1000 * cfg["seed"] + epoch)  # the epoch's order and <unk>s: --resume too
+        # A step trains on BATCH_SIZE x processes articles.
+        batches = epoch_batches(
+            splits["train"].lengths, cfg["batch_size"] * world, cfg["bucket_by_length"], world
+        )
+        train_loader = DataLoader(splits["train"], batch_sampler=batches)
         examples_seen = train_one_epoch(
             train_loader, step_model, loss_fn, optimizer, cfg, device, examples_seen, run
         )
-        metrics, probabilities = evaluate_splits(eval_loaders, model, loss_fn, device)
+        metrics, predictions = evaluate(eval_loaders, model, loss_fn, device)
         check_loss(metrics["train_loss"], epoch, cfg)
         metrics["epoch_seconds"] = time.time() - epoch_started
         run.log({"epoch": epoch, **metrics})
@@ -433,72 +338,47 @@ def train(cfg, resume_point=None):
             save_resume_point(cfg, epoch, examples_seen, run, model, optimizer)
         print(
             f"epoch {epoch}/{cfg['n_epochs']} ({metrics['epoch_seconds']:.1f} s): "
-            + "  ".join(
-                f"{split} acc {metrics[f'{split}_accuracy']:.1%} loss {metrics[f'{split}_loss']:.3f}"
-                for split in splits
-            )
+            f"train acc {metrics['train_accuracy']:.1%} loss {metrics['train_loss']:.3f}  "
+            f"val acc {metrics['val_accuracy']:.1%} loss {metrics['val_loss']:.3f}  "
+            f"test acc {metrics['test_accuracy']:.1%} loss {metrics['test_loss']:.3f}"
         )
-    if metrics is None:  # resumed after the last epoch: only the results are left to write
-        metrics, probabilities = evaluate_splits(eval_loaders, model, loss_fn, device)
-    return (
-        finish(
-            cfg,
-            run,
-            model,
-            vocab,
-            class_names,
-            metrics,
-            probabilities["test"],
-            splits["test"],
-            time.time() - started,
-            examples_seen,
-        )
-        if rank == 0
-        else metrics
+    if done == cfg["n_epochs"]:  # resumed after the last epoch: only the results are left to write
+        metrics, predictions = evaluate(eval_loaders, model, loss_fn, device)
+    extra = {"examples_seen": examples_seen, "seconds": round(time.time() - started, 2)}
+    return finish(
+        cfg, run, model, vocab, class_names, metrics | extra, predictions["test"], splits["test"]
     )
 
 
-def train_repeats(cfg, given=None):
-    """Train REPEATS times, seeds SEED, SEED+1, ... in OUT_DIR/RUN_NAME/seed-N, and report the mean and spread of
-    accuracy. With `given` (--resume), finished repeats are not trained again and the stopped one carries on."""
+def train_repeats(cfg, resume=False):
+    """Train REPEATS times, seeds SEED, SEED+1, ..., in OUT_DIR/RUN_NAME/seed-N, and report the mean
+    and spread of accuracy. With --resume, a stopped seed carries on, and a finished one counts."""
     if cfg["repeats"] == 1:
-        return train(*load_resume_point(cfg, given) if given is not None else (cfg,))
+        return train(cfg, load_resume_point(cfg) if resume else None)
     summaries = []
     for seed in range(cfg["seed"], cfg["seed"] + cfg["repeats"]):
         repeat = dict(cfg, seed=seed, run_name=f"{cfg['run_name']}/seed-{seed}")
-        folder = Path(cfg["out_dir"]) / repeat["run_name"]
-        resuming = given is not None and (folder / "resume.pth").is_file()
-        if (
-            given is not None and not resuming and (folder / "summary.json").is_file()
-        ):  # finished before
-            summaries.append(json.loads((folder / "summary.json").read_text(encoding="utf-8")))
+        finished = run_folder(repeat) / "summary.json"
+        if resume and (run_folder(repeat) / "resume.pth").is_file():
+            summaries.append(train(repeat, load_resume_point(repeat)))
+        elif (
+            resume and finished.is_file() and json.loads(finished.read_text())["settings"] == repeat
+        ):
+            summaries.append(json.loads(finished.read_text()))  # trained with these very settings
         else:
-            summaries.append(train(*load_resume_point(repeat, given) if resuming else (repeat,)))
-    accuracies = {split: [s[f"{split}_accuracy"] for s in summaries] for split in ("val", "test")}
-    spread = {
-        f"{split}_accuracy_{name}": function(values)
-        for split, values in accuracies.items()
-        for name, function in (("mean", statistics.mean), ("std", statistics.stdev))
-    }
-    print(
-        f"\n{cfg['repeats']} seeds, mean ± standard deviation: "
-        + ", ".join(
-            f"{split} accuracy {statistics.mean(v):.1%} ± {statistics.stdev(v):.1%}"
-            for split, v in accuracies.items()
+            summaries.append(train(repeat))
+    summary = {"settings": cfg, "repeats": summaries}
+    for split in ("val", "test"):
+        accuracies = [s[f"{split}_accuracy"] for s in summaries]
+        summary[f"{split}_accuracy_mean"] = statistics.mean(accuracies)
+        summary[f"{split}_accuracy_std"] = statistics.stdev(accuracies)
+        print(
+            f"{split} accuracy, {cfg['repeats']} seeds: {statistics.mean(accuracies):.1%} "
+            f"± {statistics.stdev(accuracies):.1%} (mean ± standard deviation)"
         )
-    )
-    summary = {
-        **spread,
-        "repeats": [
-            {key: s[key] for key in ("val_accuracy", "test_accuracy", "seconds")}
-            | {"seed": s["settings"]["seed"]}
-            for s in summaries
-        ],
-        "settings": cfg,
-    }
-    (Path(cfg["out_dir"]) / cfg["run_name"] / "summary.json").write_text(
-        json.dumps(summary, indent=2) + "\n", "utf-8"
-    )
+    if processes()[0] == 0:  # under torchrun, the first process writes the files
+        text = json.dumps(summary, indent=2) + "\n"
+        (run_folder(cfg) / "summary.json").write_text(text, encoding="utf-8")
     return summary
 
 
@@ -506,163 +386,99 @@ def train_repeats(cfg, given=None):
 
 
 def start_wandb(cfg, resume_id=None):
-    """A wandb run, never waiting at a login prompt: online with credentials, else (or if the server is silent for 15 s)
-    offline into ./wandb, for `wandb sync` to upload; WANDB_MODE, when set, decides."""
-    online = False
+    """A wandb run that never waits at a login prompt: online with credentials, else offline into
+    ./wandb (also when the server is silent for 15 s); WANDB_MODE, when set, decides."""
+    has_credentials = False
     with contextlib.suppress(Exception):  # credentials wandb cannot read are no credentials
-        online = wandb.login(prompt=False, verify=False)
-    mode = os.environ.get("WANDB_MODE") or ("online" if online else "offline")
-    options = dict(
-        project=cfg["wandb_project"],
-        name=cfg["run_name"].replace("/", "-"),
-        config=cfg,
-        id=resume_id,
-        group=cfg["run_name"].split("/")[0] if cfg["repeats"] > 1 else None,
-        resume="allow" if resume_id else None,
-    )
+        has_credentials = wandb.login(prompt=False, verify=False)
+    mode = os.environ.get("WANDB_MODE") or ("online" if has_credentials else "offline")
+    options = {
+        "project": cfg["wandb_project"],
+        "name": cfg["run_name"].replace("/", "-"),
+        "group": cfg["run_name"].split("/")[0] if cfg["repeats"] > 1 else None,  # the seeds'
+        "config": cfg,
+        "id": resume_id,  # None: a new run
+        "resume": "allow",
+    }
     try:
         run = wandb.init(mode=mode, settings=wandb.Settings(init_timeout=15), **options)
     except Exception as error:  # no answer, or the key was refused
-        print(
-            f"warning: wandb could not start {mode} ({str(error).strip().splitlines()[0]}); logging offline."
-        )
+        print(f"warning: wandb could not start {mode} ({str(error).strip().splitlines()[0]}).")
         run = wandb.init(mode="offline", **options)
-    if run.settings.mode == "offline":
-        print(f"wandb: logging offline. Upload later with: wandb sync {Path(run.dir).parent}")
     run.define_metric("batch_loss", step_metric="examples_seen")  # the charts' x-axes
-    for metric in [
-        f"{split}_{kind}" for split in ("train", "val", "test") for kind in ("accuracy", "loss")
-    ]:
-        run.define_metric(metric, step_metric="epoch")
+    for split in ("train", "val", "test"):
+        run.define_metric(f"{split}_accuracy", step_metric="epoch")
+        run.define_metric(f"{split}_loss", step_metric="epoch")
     run.define_metric("epoch_seconds", step_metric="epoch")
     return run
 
 
 def log_length_histogram(run, articles, cfg):
-    """Save, log and describe a histogram of the training articles' lengths in tokens (no truncation, no padding)."""
+    """Save, log and describe a histogram of the training articles' lengths in tokens (no
+    truncation, no padding)."""
     import matplotlib.pyplot as plt  # imported only here: most runs draw nothing
 
-    lengths, cut = (
-        [len(tokenize(article)) for article in articles],
-        cfg["max_len"] if cfg["max_len"] > 0 else MAX_LEN,
-    )
-    name = "MAX_LEN" if cfg["max_len"] > 0 else "the default MAX_LEN"  # this run cuts nothing
-    path = Path(cfg["out_dir"]) / cfg["run_name"] / "length_histogram.png"
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.hist(lengths, bins=40, color="#4c72b0")
-    ax.axvline(cut, color="#c44e52", linestyle="--", label=f"{name} = {cut}")
-    ax.set(xlabel="tokens per training article (no truncation, no padding)", ylabel="articles")
-    ax.legend()
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    longer = sum(n > cut for n in lengths) / len(lengths)
+    lengths = [len(tokenize(article)) for article in articles]
+    path = run_folder(cfg) / "length_histogram.png"
+    plt.hist(lengths, bins=40)
+    plt.xlabel("tokens per training article (no truncation, no padding)")
+    plt.ylabel("articles")
+    plt.savefig(path, dpi=100)
+    plt.close()
+    longer = sum(length > MAX_LEN for length in lengths) / len(lengths)
     print(
-        f"Training article lengths in tokens: min {min(lengths)}, median {statistics.median(lengths):.0f}, mean "
-        f"{statistics.mean(lengths):.0f}, max {max(lengths)}; {longer:.1%} longer than {name} = {cut}. "
-        f"Histogram: {path}"
+        f"Training article lengths in tokens: min {min(lengths)}, median "
+        f"{statistics.median(lengths):.0f}, max {max(lengths)}; {longer:.1%} longer than the "
+        f"default MAX_LEN, {MAX_LEN}. Histogram: {path}"
     )
     run.log({"length_histogram": wandb.Image(str(path))})
 
 
-def finish(
-    cfg, run, model, vocab, class_names, metrics, probabilities, test_split, seconds, examples_seen
-):
-    """Save the model and summary; log the final figures, misclassified test articles, confusion matrix; report."""
-    run_dir, predictions = Path(cfg["out_dir"]) / cfg["run_name"], probabilities.argmax(dim=1)
-    save_atomically(
-        {
+def finish(cfg, run, model, vocab, class_names, metrics, predictions, test_split):
+    """Save the model and a summary, log the final figures and the test split's confusion matrix,
+    report; return the summary."""
+    folder = run_folder(cfg)
+    summary = metrics | {
+        "epochs": cfg["n_epochs"],
+        "num_parameters": count_parameters(model),
+        "settings": cfg,
+    }
+    if processes()[0] == 0:  # under torchrun, the first process writes the files
+        checkpoint = {
             "format": CHECKPOINT_FORMAT,
             "model_state": model.state_dict(),
             "settings": cfg,
-            "vocab": vocab.itos,
+            "vocab": vocab,
             "class_names": class_names,
-        },
-        run_dir / "model.pth",
-    )
-    summary = {
-        **metrics,
-        "epochs": cfg["n_epochs"],
-        "num_parameters": count_parameters(model),
-        "seconds": round(seconds, 2),
-        "examples_seen": examples_seen,
-        "settings": cfg,
-    }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    wrong = sorted(
-        (i for i, label in enumerate(test_split.labels) if predictions[i] != label),
-        key=lambda i: -probabilities[i].max().item(),
-    )  # the most confident mistakes first
-    if cfg["log_model"]:  # offline, `wandb sync` uploads it with the run
-        artifact = wandb.Artifact(
-            re.sub(r"[^\w.-]", "-", cfg["run_name"]) + "-model", type="model", metadata=cfg
-        )
-        artifact.add_file(str(run_dir / "model.pth"))
-        run.log_artifact(artifact)
-    run.log(
-        {
-            "misclassified_test_articles": wandb.Table(
-                columns=["title", "true", "predicted", "confidence"],
-                data=[
-                    [
-                        test_split.articles[i].strip().split("\n")[0][:120],
-                        class_names[test_split.labels[i]],
-                        class_names[predictions[i]],
-                        round(probabilities[i].max().item(), 4),
-                    ]
-                    for i in wrong[:20]
-                ],
-            ),
-            "test_confusion_matrix": wandb.plot.confusion_matrix(
-                y_true=test_split.labels.tolist(),
-                preds=predictions.tolist(),
-                class_names=class_names,
-            ),
         }
+        save_atomically(checkpoint, folder / "model.pth")
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    matrix = wandb.plot.confusion_matrix(
+        y_true=test_split.labels.tolist(), preds=predictions.tolist(), class_names=class_names
     )
-    run.summary.update(
-        {k: v for k, v in summary.items() if k != "settings"} | {"optimizer": cfg["optimizer"]}
-    )
+    run.log({"test_confusion_matrix": matrix})
+    if cfg["log_model"]:  # an artifact of type "model"; offline, `wandb sync` uploads it
+        run.log_model(folder / "model.pth", name=cfg["run_name"].replace("/", "-") + "-model")
+    run.summary.update(summary)
     run.finish()
-    (run_dir / "resume.pth").unlink(missing_ok=True)  # finished: nothing is left to resume
+    (folder / "resume.pth").unlink(missing_ok=True)  # finished: nothing is left to resume
     print(
-        f"\n{cfg['run_name']}: {cfg['model']}, {cfg['optimizer']} learning rate {cfg['learning_rate']}, "
-        f"{summary['num_parameters']:,} parameters, {cfg['n_epochs']} epochs in {seconds:.1f} s\n"
-        f"  {'split':<6}{'accuracy':>10}{'loss':>10}"
+        f"{cfg['run_name']}: {cfg['model']}, {cfg['optimizer']} at {cfg['learning_rate']:g}, "
+        f"{summary['num_parameters']:,} parameters, {summary['seconds']:.1f} s; test accuracy "
+        f"{summary['test_accuracy']:.1%}. Saved to {folder}"
     )
-    for split in ("train", "val", "test"):
-        print(f"  {split:<6}{metrics[f'{split}_accuracy']:>10.1%}{metrics[f'{split}_loss']:>10.4f}")
-    print(f"Saved {run_dir / 'model.pth'} and {run_dir / 'summary.json'}")
     return summary
 
 
 # ----------------------------------------------------------------------------- main
 
 
-def load_checkpoint(path):
-    if not path.is_file():
-        raise UserError(
-            f"no trained model at {path}: train one first (python {Path(__file__).name} --run_name NAME), "
-            f"or pass the --run_name (and --out_dir) it was saved under."
-        )
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        model = build_model(
-            checkpoint["settings"], len(checkpoint["vocab"]), len(checkpoint["class_names"])
-        )
-        model.load_state_dict(checkpoint["model_state"])
-    except Exception:
-        raise UserError(
-            f"{path} is not a checkpoint this script can read: point --run_name (and --out_dir) at a "
-            f"model saved by {Path(__file__).name}, or train again."
-        ) from None
-    return model.eval(), Vocab(checkpoint["vocab"]), checkpoint
-
-
 def predict(cfg, files):
-    """Print whether each file (or standard input, "-") reads as real or fake, with the model's probability."""
-    model, vocab, checkpoint = load_checkpoint(Path(cfg["out_dir"]) / cfg["run_name"] / "model.pth")
+    """Print whether each file (or standard input, "-") reads as real or fake, with the model's
+    probability."""
+    model, vocab, checkpoint = load_checkpoint(run_folder(cfg) / "model.pth")
     for name in files:
-        label = "standard input" if name == "-" else name
+        source = "standard input" if name == "-" else name
         try:
             text = (
                 sys.stdin.read()
@@ -672,61 +488,44 @@ def predict(cfg, files):
         except OSError as error:
             raise UserError(
                 f"{name} cannot be read ({error.strerror}): pass a text file, or - for standard input."
-            )
+            ) from None
         if not tokenize(text):
             raise UserError(
-                f"{label} has no text to classify: pass a file (or standard input) holding an article."
+                f"{source} has no text to classify: pass a file (or standard input) holding an article."
             )
         ids = text_transform(text, vocab, checkpoint["settings"]["max_len"])
         with torch.inference_mode():
             probabilities = model(torch.tensor([ids])).softmax(dim=1)[0]
-        best, known = probabilities.argmax().item(), any(i not in (PAD_IDX, UNK_IDX) for i in ids)
+        best = probabilities.argmax().item()
         print(
-            f"{label}: {checkpoint['class_names'][best]} (probability "
-            f"{probabilities[best]:.1%}"
-            + (
-                ""
-                if known
-                else "; no word of it is in the model's vocabulary, so this is only the prior"
-            )
-            + ")"
+            f"{source}: {checkpoint['class_names'][best]} (probability {probabilities[best]:.1%})"
         )
 
 
 def main(argv=None):
-    argv, cfg = sys.argv[1:] if argv is None else argv, None
-    signal.signal(
-        signal.SIGTERM, signal.default_int_handler
-    )  # a cluster's or a notebook's stop acts as Ctrl-C
+    argv = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a cluster's stop acts as Ctrl-C
+    cfg = None
     try:
         cfg, command = parse_settings(argv)
+        join_torchrun(cfg)  # under torchrun: only the first process prints, logs and writes
         if command.predict:
             predict(cfg, command.predict)
-        else:  # the first process claims the folder: it stops at once if it cannot be written, or is in use
-            with claim_run_folder(cfg) if join_torchrun(cfg) == 0 else contextlib.nullcontext():
-                train_repeats(cfg, command.given if command.resume else None)
+        else:
+            with claim_run_folder(cfg):
+                train_repeats(cfg, command.resume)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except Diverged as error:
-        message, rate = error.args
-        print(
-            f"error: {message}. Start again with a smaller learning rate: "
-            f"{command_line(argv, f'--learning_rate={rate:g}')}",
-            file=sys.stderr,
-        )
-        return 1
     except KeyboardInterrupt:
         wandb.finish(exit_code=1)
-        saved = cfg and any(
-            (Path(cfg["out_dir"]) / cfg["run_name"]).rglob("resume.pth")
-        )  # repeats: in seed-N/
-        print(
-            f"Stopped. Carry on from the last finished epoch with: {command_line(argv, '--resume')}"
-            if saved
-            else "Stopped before the first epoch finished; nothing was saved.",
-            file=sys.stderr,
-        )
+        if cfg and any(run_folder(cfg).rglob("resume.pth")):  # repeats: in seed-N/
+            carry_on = command_line(argv)
+            print(
+                f"Stopped. Carry on from the last finished epoch with: {carry_on}", file=sys.stderr
+            )
+        else:
+            print("Stopped before the first epoch finished; nothing was saved.", file=sys.stderr)
         return 130
     finally:
         if dist.is_initialized():  # under torchrun
@@ -735,198 +534,107 @@ def main(argv=None):
 
 
 # ============================================================================= machinery
-# Below this line: the command line, checks of the input, stopping and resuming. The data, the models and
-# the training steps are all above; you can stop reading here.
+# Below this line: the command line, checks of the input, stopping and resuming. The data, the
+# models and the training steps are all above.
 
 CHOICES = {
     "MODEL": ["bow", "lstm"],
-    "OPTIMIZER": ["adam", "sgd", "adamw"],
+    "OPTIMIZER": list(OPTIMIZERS),
     "DEVICE": ["auto", "cuda", "mps", "cpu"],
 }
 ALIASES = {"LEARNING_RATE": ["--lr"], "N_EPOCHS": ["--epochs"]}
-POSITIVE = [
-    "LEARNING_RATE",
-    "BATCH_SIZE",
-    "EVAL_BATCH_SIZE",
-    "N_EPOCHS",
-    "EMBED_DIM",
-    "HIDDEN_DIM",
-    "NUM_LAYERS",
-    "MIN_FREQ",
-    "REPEATS",
+POSITIVE = ["LEARNING_RATE", "BATCH_SIZE", "EVAL_BATCH_SIZE", "N_EPOCHS", "EMBED_DIM"]
+POSITIVE += ["HIDDEN_DIM", "NUM_LAYERS", "MIN_FREQ", "REPEATS"]
+CHECKPOINT_FORMAT = "txt_classifier/2"
+RESUME_FORMAT = "txt_classifier-resume/5"
+# What --resume may change: where the run lives and runs, and what it logs; not what it trains.
+RESUMABLE = [
+    "n_epochs",
+    "device",
+    "length_histogram",
+    "log_model",
+    "wandb_project",
+    "out_dir",
+    "run_name",
 ]
-CHECKPOINT_FORMAT, RESUME_FORMAT = "txt_classifier/2", "txt_classifier-resume/4"
-# Settings --resume may change: where the run lives and runs, and what it logs; not what it trains.
-RESUMABLE = {"n_epochs", "device", "length_histogram", "wandb_project", "out_dir", "run_name"}
 
 
 class UserError(Exception):
-    """Something the user can fix (a setting, a file): reported without a traceback, one line a problem."""
-
-
-class Diverged(Exception):
-    """The training loss is no longer a number: (message, a learning rate to try)."""
-
-
-def settings_block():
-    """[(NAME, default, comment)] for each setting at the top, read from this file: --help never drifts from it."""
-    lines = Path(__file__).read_text(encoding="utf-8").splitlines()
-    start, settings = lines.index("# " + "-" * 77 + " settings"), []
-    for number, line in enumerate(
-        lines[start + 1 : lines.index("# " + "-" * 77 + " end of settings")], start + 2
-    ):
-        try:
-            comments = [t for t in generate_tokens(io.StringIO(line).readline) if t.type == COMMENT]
-            code = line[: comments[0].start[1]] if comments else line
-            if code.strip():  # not a blank line or a comment
-                name, value = (part.strip() for part in code.split("=", 1))
-                default = ast.literal_eval(value)
-                assert re.fullmatch(r"[A-Z][A-Z0-9_]*", name) and type(default) in (
-                    bool,
-                    int,
-                    float,
-                    str,
-                )
-                settings.append(
-                    (
-                        name,
-                        default,
-                        comments[0].string.lstrip("# ") if comments else "no description",
-                    )
-                )
-        except (ValueError, SyntaxError, TokenError, AssertionError):
-            raise UserError(
-                f"{Path(__file__).name} line {number}, in the settings block: {line.strip()!r} is not a "
-                f"setting; write NAME = value  # what it does (an UPPER_CASE name; a number, a string, "
-                f"True or False), or make the line a comment."
-            ) from None
-    return settings
+    """Something the user can fix (a setting, a file): reported in one line a problem."""
 
 
 class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, naming the flag meant when one is misspelt
-        known = [option for action in self._actions for option in action.option_strings]
-        hints = "".join(
-            f"; did you mean {close[0]}?"
-            for flag in re.findall(r"--[\w-]+", message)
-            if flag not in known and (close := difflib.get_close_matches(flag, known, n=1))
-        )
-        self.exit(2, f"{self.prog}: error: {message}{hints} (see --help)\n")
+    def error(self, message):  # one line, not argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def true_or_false(
-    text,
-):  # a boolean flag's value, as a wandb sweep agent writes it: --bidirectional=True
-    return ("false", "true").index(
-        text.lower()
-    ) == 1  # anything else: "invalid true_or_false value"
+def true_or_false(text):  # a boolean flag's value, as a sweep agent writes it: --bidirectional=True
+    return ("false", "true").index(text.lower()) == 1  # else "invalid true_or_false value"
 
 
 def parse_settings(argv):
-    """The settings {name: value} as the command line sets them; its predict, resume and `given` (settings it names)."""
-    parser = Parser(
-        prog=Path(__file__).name, description=__doc__.split("\n\n")[0], allow_abbrev=False
-    )
-    for name, default, comment in settings_block():
-        flag, help = "--" + name.lower(), f"{comment} (default: {default})"
-        if isinstance(default, bool):  # --bidirectional, --bidirectional=False, --no-bidirectional
-            parser.add_argument(
-                flag,
-                nargs="?",
-                const=True,
-                type=true_or_false,
-                metavar="True|False",
-                help=help,
-                default=argparse.SUPPRESS,
-            )  # a flag not given leaves no value: `given` is exact
-            parser.add_argument(
-                "--no-" + name.lower(),
-                dest=name.lower(),
-                action="store_false",
-                help=argparse.SUPPRESS,
-                default=argparse.SUPPRESS,
-            )
-        else:
-            parser.add_argument(
-                flag,
-                *ALIASES.get(name, []),
-                type=type(default),
-                choices=CHOICES.get(name),
-                metavar=None if name in CHOICES else name,
-                help=help,
-                default=argparse.SUPPRESS,
-            )
+    """The settings {name: value} as the command line sets them, and its --predict and --resume."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    comments = dict(re.findall(r"^([A-Z][A-Z0-9_]*) = .*?# (.*)$", source, re.MULTILINE))
+    description = __doc__.split("\n\n")[0]
+    parser = Parser(prog=Path(__file__).name, description=description, allow_abbrev=False)
+    for name, default in SETTINGS.items():
+        kind = {"type": type(default), "choices": CHOICES.get(name)}
+        if isinstance(default, bool):  # --bidirectional, or --bidirectional=True or False
+            kind = {"type": true_or_false, "nargs": "?", "const": True}
+        help = f"{comments.get(name, '')} (default: {default})"
+        parser.add_argument(
+            "--" + name.lower(), *ALIASES.get(name, []), default=default, help=help, **kind
+        )
     parser.add_argument(
-        "--predict",
-        nargs="+",
-        metavar="FILE",
-        help="classify each FILE with RUN_NAME's saved model",
+        "--predict", nargs="+", metavar="FILE", help="classify each FILE (- for standard input)"
     )
-    parser.add_argument(
-        "--resume", action="store_true", help="carry on with the stopped run RUN_NAME"
-    )
-    given = vars(parser.parse_args(argv))
-    command = argparse.Namespace(
-        predict=given.pop("predict"), resume=given.pop("resume"), given=set(given)
-    )
-    cfg = {name.lower(): default for name, default, _ in settings_block()} | given
+    parser.add_argument("--resume", action="store_true", help="carry on with the stopped run")
+    cfg = vars(parser.parse_args(argv))
+    command = argparse.Namespace(predict=cfg.pop("predict"), resume=cfg.pop("resume"))
     check_settings(cfg)
     return cfg, command
 
 
 def check_settings(cfg):
-    for name in [*POSITIVE, "SEED"]:
-        value = cfg[name.lower()]
-        if not (math.isfinite(value) and (value > 0 if name in POSITIVE else value >= 0)):
+    for name in POSITIVE:
+        if not cfg[name.lower()] > 0:  # nan is not either
             raise UserError(
-                f"{name} must be {'positive' if name in POSITIVE else '0 or more'}, got {value}: edit it "
-                f"in {Path(__file__).name} or pass --{name.lower()} with such a value."
+                f"{name} must be positive, got {cfg[name.lower()]}: edit it in "
+                f"{Path(__file__).name} or pass --{name.lower()} with a positive value."
             )
     if cfg["max_len"] == 0 or cfg["max_len"] < -1:
         raise UserError(
-            f"MAX_LEN must be a positive number of tokens, or -1 for no truncation and no padding; got "
-            f"{cfg['max_len']}: try --max_len 1024."
+            f"MAX_LEN must be a positive number of tokens, or -1 for no truncation and no "
+            f"padding; got {cfg['max_len']}: try --max_len 1024."
         )
     if not 0 <= cfg["unk_dropout"] < 1:
         raise UserError(
-            f"UNK_DROPOUT is a share of tokens, from 0 up to (not including) 1; got {cfg['unk_dropout']}: "
-            f"try --unk_dropout 0.1."
+            f"UNK_DROPOUT is a share of tokens, from 0 up to (not including) 1; got "
+            f"{cfg['unk_dropout']}: try --unk_dropout 0.1."
         )
-    if not {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}.get(
-        cfg["device"], lambda: True
-    )():
+    if cfg["device"] in ("cuda", "mps") and pick_device("auto").type != cfg["device"]:
         raise UserError(
-            f"DEVICE is {cfg['device']}, but PyTorch finds no such device here: pass --device auto or cpu."
+            f"DEVICE is {cfg['device']}, but PyTorch finds no such device here: pass --device "
+            f"auto or cpu."
         )
-    if os.environ.get("WANDB_MODE", "online") not in (
-        "online",
-        "offline",
-        "disabled",
-        "dryrun",
-        "run",
-        "shared",
-    ):
+    wandb_modes = ["online", "offline", "disabled", "dryrun", "run", "shared"]
+    if os.environ.get("WANDB_MODE", "online") not in wandb_modes:
         raise UserError(
             f"WANDB_MODE={os.environ['WANDB_MODE']} is not a mode wandb knows: set it to online, "
             f"offline or disabled, or unset it."
         )
 
 
-def command_line(argv, *extra):
-    """The command that ran, to paste: without --resume, with `extra` ("--name=value") replacing the same flags."""
-    names = {"--resume"} | {flag.split("=")[0] for flag in extra}
-    names |= {alias for name in names for alias in ALIASES.get(name[2:].upper(), [])}
-    kept = [
-        arg
-        for arg, before in zip(argv, [None, *argv])
-        if arg.split("=")[0] not in names and before not in names
-    ]
-    start = (
-        ["torchrun", f"--nproc_per_node={os.environ.get('LOCAL_WORLD_SIZE')}"]
-        if "WORLD_SIZE" in os.environ
-        else []
-    )
-    return shlex.join([*(start or ["python"]), Path(__file__).name, *kept, *extra])
+def command_line(argv):
+    """The command that started this run, with --resume, to paste. Under torchrun (on Linux, where
+    its command can be read), torchrun's own command and options."""
+    launcher = Path(f"/proc/{os.getppid()}/cmdline")
+    if "LOCAL_RANK" in os.environ and launcher.is_file():
+        command = launcher.read_text().split("\0")[:-1]
+    else:
+        command = ["python", Path(__file__).name, *argv]
+    return shlex.join([arg for arg in command if arg != "--resume"] + ["--resume"])
 
 
 @contextlib.contextmanager
@@ -940,87 +648,62 @@ def reading(csv_file):
     try:
         Path(csv_file).read_bytes().decode("utf-8")
         with warnings.catch_warnings():
-            warnings.simplefilter(
-                "error", pd.errors.ParserWarning
-            )  # a row with more fields than the header
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # more fields than the header
             yield
     except UnicodeDecodeError as error:
         raise UserError(
-            f"{csv_file} is not UTF-8 text (byte {error.start} is {error.object[error.start]:#04x}): "
-            f"save it again with UTF-8 encoding."
+            f"{csv_file} is not UTF-8 text (byte {error.start} is "
+            f"{error.object[error.start]:#04x}): save it again with UTF-8 encoding."
         ) from None
     except pd.errors.ParserWarning:
         raise UserError(
-            f"{csv_file} has rows with more fields than its header has columns: put each field that "
-            f"holds a comma in double quotes, or name every column in the header."
+            f"{csv_file} has rows with more fields than its header has columns: put each field "
+            f"that holds a comma in double quotes, or name every column in the header."
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise UserError(
-            f"{csv_file} cannot be read as CSV ({str(error).strip().splitlines()[-1]}): check that "
-            f"every field with a comma, quote or line break is in double quotes."
+            f"{csv_file} cannot be read as CSV ({str(error).strip().splitlines()[-1]}): check "
+            f"that every field with a comma, quote or line break is in double quotes."
         ) from None
 
 
-def check_labels(csv_file, frame, data_column):
-    """Each row's label_idx as a tensor, and {label_idx: label}; a UserError lists every problem with them."""
-    missing = [
-        column for column in (data_column, "label", "label_idx") if column not in frame.columns
-    ]
-    if missing or frame.empty:
+def check_labels(csv_file, frame, data_column, class_names=None):
+    """Each row's label_idx as a tensor, and {label_idx: label}: the training split's own, or
+    `class_names` (the training split's), which every row must then agree with."""
+    if not {data_column, "label", "label_idx"} <= set(frame.columns):
         raise UserError(
-            f"{csv_file} has no column {', '.join(missing)} (its header has {', '.join(frame.columns)}): "
-            f"the header must name {data_column}, label and label_idx."
-            if missing
-            else f"{csv_file} has no rows: every split needs at least one example."
+            f"{csv_file} has the columns {', '.join(frame.columns)}: its header must name "
+            f"{data_column}, label and label_idx."
         )
-    problems, names, numbers = [], {}, {}  # label_idx -> label, label -> label_idx
-    for row, (label, index) in enumerate(
-        zip(frame["label"].str.strip(), frame["label_idx"].str.strip()), start=1
-    ):
-        where, number = (
-            f"{csv_file} row {row}",
-            int(float(index)) if re.fullmatch(r"\d{1,9}(\.0*)?", index) else None,
-        )
+    if frame.empty:
+        raise UserError(f"{csv_file} has no rows: every split needs at least one example.")
+    training = class_names is None
+    names = dict(class_names or {})  # label_idx -> label: the training split's, or these rows'
+    problems = []
+    rows = zip(frame["label"].str.strip(), frame["label_idx"].str.strip(), strict=True)
+    for row, (label, index) in enumerate(rows, start=1):
+        # a class number is 2, or 2.0 as spreadsheets write it
+        number = int(float(index)) if re.fullmatch(r"\d{1,9}(\.0*)?", index) else None
         if not label or number is None:
             problems.append(
-                f"{where}, column label: empty; write the class name."
-                if not label
-                else f"{where}, column label_idx: {index or 'empty'!r} is not a class number; use 0, 1, 2, ... "
-                f"one number per class."
+                f"{csv_file} row {row}: label {label!r} with label_idx {index!r}: each row needs a "
+                f"class name and a class number, 0, 1, 2, ... one number per class."
             )
-        elif (
-            names.setdefault(number, label) != label or numbers.setdefault(label, number) != number
-        ):
+        elif training and number not in names and label not in names.values():
+            names[number] = label
+        elif names.get(number) != label:
             problems.append(
-                f"{where}: label {label!r} with label_idx {number} disagrees with an earlier row; one "
-                f"class, one number."
+                f"{csv_file} row {row}: label {label!r} with label_idx {number} disagrees with the "
+                f"classes of the training split and earlier rows, {names}; one class, one number."
             )
-    if problems:
-        raise UserError(listing(f"{len(problems)} problem(s) with labels", problems))
-    return torch.tensor([int(float(index)) for index in frame["label_idx"]]), names
-
-
-def class_names(splits):
-    """The class names in label_idx order, once the splits agree on them and the numbers run 0, 1, 2, ..."""
-    names, problems, train_file = splits["train"].label_names, [], splits["train"].csv_file
-    for data in splits.values():
-        for number, label in data.label_names.items():
-            if names.get(number) != label:
-                row = (data.labels == number).nonzero()[0].item() + 1
-                problems.append(
-                    f"{data.csv_file} row {row}: class {label!r} with label_idx {number} "
-                    + ("disagrees with" if label in names.values() else "never appears in")
-                    + f" {train_file}; one "
-                    f"class, one number, in every split."
-                )
-    if not problems and sorted(names) != list(range(len(names))):
+    if training and not problems and sorted(names) != list(range(len(names))):
         problems.append(
-            f"{train_file}, column label_idx: the class numbers are {sorted(names)}; with {len(names)} "
-            f"classes they must be 0 to {len(names) - 1}."
+            f"{csv_file}, column label_idx: the class numbers are {sorted(names)}; with "
+            f"{len(names)} classes they must be 0 to {len(names) - 1}."
         )
     if problems:
-        raise UserError(listing(f"{len(problems)} problem(s) with labels", problems))
-    return [names[number] for number in range(len(names))]
+        raise UserError("\n  ".join([f"{len(problems)} problem(s) with labels:", *problems]))
+    return torch.tensor([int(float(index)) for index in frame["label_idx"]]), names
 
 
 def check_articles(csv_file, articles):
@@ -1030,44 +713,56 @@ def check_articles(csv_file, articles):
         if not article.strip()
     ]
     if problems:
-        raise UserError(listing(f"{len(problems)} empty article(s)", problems))
+        raise UserError("\n  ".join([f"{len(problems)} empty article(s):", *problems]))
     return articles
 
 
 def check_stackable(dataset, batch_size):
-    """Fail before training, not in it, when batches of articles of their own lengths (MAX_LEN -1) cannot be stacked."""
-    by_length = {len(ids): i for i, ids in enumerate(dataset.token_ids)}
+    """Fail before training, not in it, when a batch of articles of their own lengths (MAX_LEN -1)
+    cannot be stacked into one tensor."""
+    by_length = {len(ids): i for i, ids in enumerate(dataset.token_ids)}  # one article per length
     try:
         default_collate([dataset[i] for i in list(by_length.values())[:batch_size]])
     except RuntimeError as error:
-        lengths = sorted(by_length)
         raise UserError(
-            f"cannot stack a batch of articles of {len(lengths)} different lengths ({lengths[0]} to "
-            f"{lengths[-1]} tokens): a tensor batch needs equal lengths, and MAX_LEN = -1 turns padding "
-            f"off. Set --max_len (e.g. 1024) to pad, or --batch_size 1. (PyTorch said: "
-            f"{str(error).splitlines()[0]})"
+            f"cannot stack a batch of articles of {len(by_length)} different lengths ("
+            f"{min(by_length)} to {max(by_length)} tokens): a tensor batch needs equal lengths, and "
+            f"MAX_LEN = -1 turns padding off. Set --max_len (e.g. 1024) to pad, or --batch_size 1 "
+            f"in one process. (PyTorch said: {str(error).splitlines()[0]})"
         ) from None
 
 
-def listing(title, problems, limit=20):
-    more = [f"... and {len(problems) - limit} more like these"] if len(problems) > limit else []
-    return title + ":\n" + "\n".join(f"  {problem}" for problem in problems[:limit] + more)
+def by_length(lengths, batch_size):
+    """Evaluation batches: the articles in order of length, so that the LSTM reads little padding."""
+    order = torch.tensor(lengths).argsort(stable=True).tolist()
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def pick_device(name):  # "auto": cuda, then mps, then cpu
-    return torch.device(
-        name
-        if name != "auto"
-        else "cuda"
-        if torch.cuda.is_available()
-        else "mps"
-        if torch.backends.mps.is_available()
-        else "cpu"
+def pick_device(name):  # "auto": a GPU (cuda or mps) when PyTorch finds one, else the CPU
+    if name == "auto":
+        return torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+    return torch.device(name)
+
+
+def check_loss(loss, epoch, cfg):
+    """Stop a run whose training loss is no longer a number."""
+    if math.isfinite(loss):
+        return
+    good_rate = 5.0 if cfg["optimizer"] == "sgd" else 0.01  # the rates that work here
+    smaller_rate = min(good_rate, cfg["learning_rate"] / 10)
+    raise UserError(
+        f"the training loss became {loss} in epoch {epoch}: {cfg['optimizer']} with learning rate "
+        f"{cfg['learning_rate']:g} takes steps too large for this model. Start again with a "
+        f"smaller one: --learning_rate {smaller_rate:g}"
     )
 
 
+def run_folder(cfg):
+    return Path(cfg["out_dir"]) / cfg["run_name"]
+
+
 def save_atomically(obj, path):
-    """torch.save to a file of its own, then renamed: stopped or crashed while saving, what was there stays whole."""
+    """torch.save to a file of its own, then renamed: a run stopped while saving keeps the last."""
     partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         torch.save(obj, partial)
@@ -1076,89 +771,143 @@ def save_atomically(obj, path):
         partial.unlink(missing_ok=True)
 
 
-def load_resume_point(cfg, given):
-    """(settings, resume point) of the stopped run RUN_NAME, or a UserError saying why it cannot carry on."""
-    path = Path(cfg["out_dir"]) / cfg["run_name"] / "resume.pth"
+def save_resume_point(cfg, epoch, examples_seen, run, model, optimizer):
+    """What --resume needs after a finished epoch (the next epoch's random numbers come from SEED
+    and its number)."""
+    point = {
+        "format": RESUME_FORMAT,
+        "settings": cfg | {"processes": processes()[1]},  # a step's batch: BATCH_SIZE x processes
+        "epoch": epoch,
+        "examples_seen": examples_seen,
+        "wandb_id": run.id,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+    }
+    save_atomically(point, run_folder(cfg) / "resume.pth")
+
+
+def start_or_resume(cfg, point, model, optimizer):
+    """(wandb run, epochs done, examples seen): a new run, or the stopped one carried on."""
+    run_folder(cfg).mkdir(parents=True, exist_ok=True)  # a repeat's is new
+    if point is None:
+        (run_folder(cfg) / "resume.pth").unlink(missing_ok=True)  # an earlier run's
+        return start_wandb(cfg), 0, 0
+    model.load_state_dict(point["model"])
+    optimizer.load_state_dict(point["optimizer"])
+    print(f"Resuming after epoch {point['epoch']} ({point['examples_seen']} examples seen).")
+    return start_wandb(cfg, point["wandb_id"]), point["epoch"], point["examples_seen"]
+
+
+def load_resume_point(cfg):
+    """The stopped run RUN_NAME's resume point, or a UserError saying why it cannot carry on."""
+    path = run_folder(cfg) / "resume.pth"
     try:
         point = torch.load(path, map_location="cpu", weights_only=True)
-        saved, done = point["settings"], point["epoch"]
-        assert point["format"] == RESUME_FORMAT
+        readable = point["format"] == RESUME_FORMAT
     except Exception:
+        readable = False
+    if not readable:
         raise UserError(
-            f"nothing to resume at {path}: it is written after each epoch, and removed when the run ends; "
-            f"check --run_name and --out_dir, or start a new run without --resume."
-            if not path.is_file()
-            else f"{path} is not a resume point: start the run again without --resume."
-        ) from None
-    changed = sorted(
-        name for name in given if name not in RESUMABLE and cfg[name] != saved.get(name)
-    )
-    if changed:
-        raise UserError(
-            "--resume carries on with the settings the run started with, but this command changes "
-            + ", ".join(
-                f"{name.upper()} ({saved.get(name)!r} -> {cfg[name]!r})" for name in changed
-            )
-            + ": drop those flags, or start a new run under another --run_name."
+            f"nothing to resume at {path} (a run writes it after each epoch, and removes it when it "
+            f"ends): check --run_name and --out_dir, or start a new run without --resume."
         )
-    cfg = saved | {
-        name: cfg[name] for name in RESUMABLE if name in given or name in ("out_dir", "run_name")
-    }
+    saved = point["settings"]
+    current = cfg | {"processes": processes()[1]}
+    changed = [n for n in current if n not in RESUMABLE and current[n] != saved.get(n)]
+    if changed:
+        described = ", ".join(f"{n.upper()} ({saved.get(n)!r} -> {current[n]!r})" for n in changed)
+        raise UserError(
+            f"--resume carries on with the settings the run started with, but these differ: "
+            f"{described}. Use the command that started it, or start a new run under another "
+            f"--run_name."
+        )
+    done = point["epoch"]
     if cfg["n_epochs"] < done or cfg["n_epochs"] == done < saved["n_epochs"]:
         raise UserError(
             f"this run already finished epoch {done} of {saved['n_epochs']}, so N_EPOCHS = "
             f"{cfg['n_epochs']} leaves nothing to train: pass --n_epochs {done + 1} or more."
         )
-    return cfg, point
+    return point
 
 
 @contextlib.contextmanager
 def claim_run_folder(cfg):
-    """OUT_DIR/RUN_NAME, created and locked while this run lives; one it cannot write, or another run's, stops it."""
-    run_dir = Path(cfg["out_dir"]) / cfg["run_name"]
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        lock = open(run_dir / "run.lock", "a+")
-        if (
-            os.name == "posix"
-        ):  # lifted when this process ends, however it ends (Windows: runs are not locked)
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise UserError(
-            f"another run (process {(run_dir / 'run.lock').read_text().strip() or '?'}) is writing to "
-            f"{run_dir}: wait for it to end, or give this one another --run_name."
-        ) from None
-    except OSError as error:
-        raise UserError(
-            f"cannot write to {run_dir} ({error.strerror or error}): pass --out_dir a folder you can "
-            f"write to."
-        ) from None
-    with lock:
-        lock.truncate(0)
-        print(os.getpid(), file=lock, flush=True)
+    """OUT_DIR/RUN_NAME, created and locked by the first process while the run lives; a folder it
+    cannot write, or another run's, stops every process."""
+    folder = run_folder(cfg)
+    lock = None
+    problem = None
+    if processes()[0] == 0:
         try:
-            yield
-        finally:
+            folder.mkdir(parents=True, exist_ok=True)
+            lock = open(folder / "run.lock", "w")  # held while the run lives
+            if os.name == "posix":  # lifted when this process ends, however it ends
+                import fcntl
+
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            problem = (
+                f"another run is writing to {folder} right now: wait for it to end, or give this "
+                f"one another --run_name."
+            )
+        except OSError as error:
+            problem = (
+                f"cannot write to {folder} ({error.strerror or error}): pass --out_dir a folder "
+                f"you can write to."
+            )
+    if dist.is_initialized():  # every process learns what the first one found
+        shared = [problem]
+        dist.broadcast_object_list(shared, src=0)
+        problem = shared[0]
+    if problem:
+        raise UserError(problem)
+    try:
+        yield
+    finally:
+        if lock is not None:
             Path(lock.name).unlink(missing_ok=True)
+            lock.close()
 
 
 def processes():
-    """(this process's rank, the number of processes): (0, 1) unless under torchrun."""
-    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    """(this process's rank, the number of processes): (0, 1) unless torchrun started it."""
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def join_torchrun(cfg):
-    """Under torchrun, join the other processes (NCCL on GPUs, else gloo); only the first prints. Returns the rank."""
-    if "WORLD_SIZE" in os.environ and not dist.is_initialized():
-        on_gpu = torch.cuda.is_available() and cfg["device"] in ("auto", "cuda")
-        if on_gpu:
-            torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
-        dist.init_process_group("nccl" if on_gpu else "gloo")
-        if dist.get_rank() > 0:
-            sys.stdout, os.environ["WANDB_MODE"] = open(os.devnull, "w"), "disabled"
-    return processes()[0]
+    """Under torchrun, join the other processes (NCCL on GPUs, else gloo); only the first prints."""
+    if "LOCAL_RANK" not in os.environ:
+        return
+    gpus = torch.cuda.device_count()
+    on_gpu = pick_device(cfg["device"]).type == "cuda"
+    if on_gpu and int(os.environ["LOCAL_WORLD_SIZE"]) > gpus:
+        raise UserError(
+            f"torchrun starts {os.environ['LOCAL_WORLD_SIZE']} processes on this machine, which "
+            f"has {gpus} GPU(s): pass torchrun --nproc_per_node={gpus}, or --device cpu."
+        )
+    if on_gpu:
+        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+    dist.init_process_group("nccl" if on_gpu else "gloo")
+    if dist.get_rank() > 0:
+        sys.stdout = open(os.devnull, "w")
+        os.environ["WANDB_MODE"] = "disabled"
+
+
+def load_checkpoint(path):
+    """(model, vocabulary, checkpoint) as a run saved them, or a UserError saying why not."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        vocab = checkpoint["vocab"]
+        model = build_model(checkpoint["settings"], vocab, len(checkpoint["class_names"]))
+        model.load_state_dict(checkpoint["model_state"])
+    except Exception:
+        raise UserError(
+            f"no model saved by {Path(__file__).name} at {path}: train one first, or pass the "
+            f"--run_name (and --out_dir) it was trained under."
+        ) from None
+    return model.eval(), vocab, checkpoint
 
 
 if __name__ == "__main__":

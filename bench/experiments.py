@@ -38,10 +38,10 @@ SEEDED_IMAGE_EXPERIMENTS = [
 ]
 # One CNN epoch with MIXED_PRECISION "auto" (this CPU's choice) and with it off: the speed-up.
 PRECISION_EXPERIMENTS = [
-    ("cnn-1-epoch-auto", ["--model", "cnn", "--n_epochs", "1", "--no-log_images"]),
+    ("cnn-1-epoch-auto", ["--model", "cnn", "--n_epochs", "1", "--log_images=False"]),
     (
         "cnn-1-epoch-off",
-        ["--model", "cnn", "--n_epochs", "1", "--no-log_images", "--mixed_precision", "off"],
+        ["--model", "cnn", "--n_epochs", "1", "--log_images=False", "--mixed_precision", "off"],
     ),
 ]
 TEXT_EXPERIMENTS = [

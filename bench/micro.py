@@ -152,9 +152,10 @@ def precision_table():
     capped below AMX (AVX512_CORE_BF16: the avx512_bf16 instructions only) and below native
     bf16 (AVX512_CORE). Each case runs in its own process: bf16 can crash it with SIGFPE."""
     features = ic.cpu_features()
+    name = torch.cpu.get_capabilities().get("cpu_name", "unknown")
     print(
-        f"this CPU: {getattr(torch.cpu, 'get_capabilities', dict)().get('cpu_name', 'unknown')}, avx512_bf16 {features['avx512_bf16']}, "
-        f"AMX {features['amx']}; MIXED_PRECISION auto picks:"
+        f"this CPU: {name}, native bf16 {features['native_bf16']}, AMX {features['amx']}; "
+        f"MIXED_PRECISION auto picks:"
     )
     for model in ("cnn", "mlp"):
         ic.choose_precision({"mixed_precision": "auto", "model": model}, torch.device("cpu"))

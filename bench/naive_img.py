@@ -30,7 +30,10 @@ import img_classifier as ic  # noqa: E402 - the models and preprocessing under t
 class NaiveCsvImageDataset(Dataset):
     def __init__(self, csv_file, img_size, grayscale):
         frame = pd.read_csv(csv_file)
-        self.paths = [ic.find_image(p, Path(csv_file).parent) for p in frame["image"]]
+        data_dir = Path(
+            csv_file
+        ).parent  # `./data/` in the CSV stands for it, as in img_classifier.py
+        self.paths = [data_dir / p.removeprefix("./").removeprefix("data/") for p in frame["image"]]
         self.labels = frame["label_idx"].tolist()
         self.img_size, self.grayscale = img_size, grayscale
 
@@ -86,10 +89,8 @@ def main():
 
     for epoch in range(1, args.n_epochs + 1):
         model.train()
-        order = ic.shuffle_epoch(
-            args.seed, epoch, len(splits["train"])
-        )  # the same order as img_classifier.py's
-        for X, y in DataLoader(splits["train"], batch_size=args.batch_size, sampler=order):
+        torch.manual_seed(1000 * args.seed + epoch)  # the same order as img_classifier.py's
+        for X, y in DataLoader(splits["train"], batch_size=args.batch_size, shuffle=True):
             loss = loss_fn(model(X), y)
             loss.backward()
             optimizer.step()

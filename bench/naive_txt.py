@@ -75,7 +75,7 @@ def main():
         split: pd.read_csv(Path(args.data_dir) / f"txt_{split}.csv", keep_default_na=False)
         for split in ("train", "val", "test")
     }
-    vocab = tc.Vocab.build(frames["train"]["article"], tc.MIN_FREQ)
+    vocab = tc.build_vocab(frames["train"]["article"], tc.MIN_FREQ)
     splits = {
         split: NaiveCsvTextDataset(frame, vocab, args.max_len) for split, frame in frames.items()
     }
@@ -84,23 +84,16 @@ def main():
     }
     torch.manual_seed(args.seed)
     if args.model == "bow":
-        model = tc.BagOfWords(len(vocab.itos), tc.EMBED_DIM, 2)
+        model = tc.BagOfWords(len(vocab) + 2, tc.EMBED_DIM, 2)
     else:
-        model = NaiveLSTM(len(vocab.itos), tc.EMBED_DIM, tc.HIDDEN_DIM, 2)
+        model = NaiveLSTM(len(vocab) + 2, tc.EMBED_DIM, tc.HIDDEN_DIM, 2)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
 
     for epoch in range(1, args.n_epochs + 1):
         model.train()
-        order = sum(
-            tc.epoch_batches(
-                {"seed": args.seed, "batch_size": args.batch_size, "bucket_by_length": False},
-                [0] * len(splits["train"]),
-                epoch,
-            ),
-            [],
-        )  # a new order, as txt_classifier.py draws
-        for X, y in DataLoader(splits["train"], batch_size=args.batch_size, sampler=order):
+        torch.manual_seed(1000 * args.seed + epoch)  # a new order, seeded as txt_classifier.py's
+        for X, y in DataLoader(splits["train"], batch_size=args.batch_size, shuffle=True):
             loss = loss_fn(model(tc.unk_dropout(X, tc.UNK_DROPOUT) if tc.UNK_DROPOUT else X), y)
             loss.backward()
             optimizer.step()

@@ -33,7 +33,8 @@ def save_seconds(optimizer_name, folder, repeats=3):
         ["--optimizer", optimizer_name, "--out_dir", folder, "--run_name", optimizer_name]
     )
     model = ic.MLP()
-    optimizer, scaler = ic.build_optimizer(cfg, model), torch.amp.GradScaler("cpu", enabled=False)
+    optimizer = ic.build_optimizer(cfg, model)
+    precision = SimpleNamespace(scaler=torch.amp.GradScaler("cpu", enabled=False))
     torch.nn.functional.cross_entropy(
         model(torch.randn(2, 3, 256, 256)), torch.tensor([0, 1])
     ).backward()
@@ -42,7 +43,7 @@ def save_seconds(optimizer_name, folder, repeats=3):
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        ic.save_resume_point(cfg, 1, 8, SimpleNamespace(id="bench"), model, optimizer, scaler)
+        ic.save_resume_point(cfg, 1, 8, SimpleNamespace(id="bench"), model, optimizer, precision)
         times.append(time.perf_counter() - started)
     size = (Path(folder) / optimizer_name / "resume.pth").stat().st_size
     return sorted(times)[len(times) // 2], size
@@ -57,7 +58,7 @@ def default_run_seconds(optimizer_name, folder):
             str(ROOT / "img_classifier.py"),
             "--optimizer",
             optimizer_name,
-            "--no-log_images",
+            "--log_images=False",
             "--data_dir",
             str(ROOT / "data"),
             "--out_dir",

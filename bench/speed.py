@@ -136,7 +136,7 @@ def image_runs(model, workdir, epochs):
                 data,
                 "--out_dir",
                 workdir / "runs",
-                "--no-log_images",
+                "--log_images=False",
                 "--run_name",
                 model,
             ],

@@ -1,5 +1,5 @@
 """Run a script's main() as its command line would, saving each process's parameters after every epoch to
-parameters-<rank>.pt, and noting in writes-<rank>.txt each call that writes the run's files (run alone, or by
+parameters-<rank>.pt, and noting in writes-<rank>.txt each call that saves the model or the resume point (run alone, or by
 torchrun: a test helper for test_distributed.py)."""
 
 import importlib
@@ -39,5 +39,5 @@ def noted(function):
 
 
 script.train_one_epoch = recording
-script.save_resume_point, script.finish = noted(script.save_resume_point), noted(script.finish)
+script.save_atomically = noted(script.save_atomically)  # model.pth and the resume point
 sys.exit(script.main(sys.argv[2:]))

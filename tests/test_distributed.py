@@ -1,5 +1,7 @@
-"""Beyond one process: torchrun (gloo on the CPU) trains one model over several processes, as one process trains
-it with the same global batch, and stops and resumes; a wandb sweep agent's flags; the model as a wandb artifact."""
+"""Beyond one process: torchrun (gloo, on the CPU) trains one model over several processes as one
+process trains it with the same global batch, noise included; tiny and odd splits; stopping,
+resuming, repeats, predictions and a run folder that cannot be claimed; a wandb sweep agent's
+flags; the model as a wandb artifact. Every torchrun here runs on the CPU, on any machine."""
 
 import json
 import os
@@ -19,75 +21,88 @@ import img_classifier as ic
 import txt_classifier as tc
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+ENV = {**os.environ, "WANDB_MODE": "disabled", "WANDB_SILENT": "true", "OMP_NUM_THREADS": "1"}
+
+
+def torchrun(folder, script, *args, **kwargs):
+    """`script` run by torchrun over two CPU processes, as a user starts it."""
+    command = [*TORCHRUN, str(ROOT / script), "--device", "cpu", *map(str, args)]
+    return subprocess.run(
+        command, cwd=folder, env=kwargs.pop("env", ENV), capture_output=True, text=True, timeout=300
+    )
 
 
 def parameters_after_one_epoch(folder, script, args, processes, wandb_mode="disabled"):
-    """Each process's parameters after one epoch of `script`, run alone or by torchrun over `processes`, and what
-    was printed."""
+    """Each process's parameters after one epoch of `script`, run alone or by torchrun over
+    `processes`, and what was printed."""
     command = TORCHRUN if processes == 2 else [sys.executable]
     done = subprocess.run(
         [*command, str(ROOT / "tests" / "record_parameters.py"), script, *map(str, args)],
         cwd=folder,
-        env={
-            **os.environ,
-            "WANDB_MODE": wandb_mode,
-            "WANDB_SILENT": "true",
-            "OMP_NUM_THREADS": "1",
-        },
+        env={**ENV, "WANDB_MODE": wandb_mode},
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    return [
+    parameters = [
         torch.load(folder / f"parameters-{rank}.pt", weights_only=True) for rank in range(processes)
-    ], done.stdout
+    ]
+    return parameters, done.stdout
 
 
 @pytest.mark.parametrize(
     "script, make_data, args",
     [
+        # The MLP (a summed loss) with AUGMENT's random crops, and fp16 with loss scaling: its first
+        # steps overflow, so a loss scale twice as large would skip more of them.
         (
             "img_classifier.py",
             image_slice,
-            ["--n_epochs", 1, "--img_size", 16, "--no-log_images"],
-        ),  # MLP: summed loss
-        (
-            "txt_classifier.py",
-            text_slice,
-            ["--n_epochs", 1, "--unk_dropout", 0, "--max_len", 128],
-        ),  # bag of words: mean
+            ["--img_size", 16, "--log_images=False", "--augment", "--mixed_precision", "fp16"],
+        ),
+        # The bag of words (a mean loss) with the default UNK_DROPOUT.
+        ("txt_classifier.py", text_slice, ["--max_len", 128]),
     ],
 )
 def test_two_processes_train_what_one_process_trains_with_their_global_batch(
     tmp_path, script, make_data, args
 ):
-    make_data(tmp_path, {"train": 16, "val": 4, "test": 4})
+    make_data(tmp_path, {"train": 32, "val": 4, "test": 4})
+    args = [*args, "--n_epochs", 1, "--device", "cpu"]
     two, printed = parameters_after_one_epoch(
-        tmp_path, script, [*args, "--batch_size", 4, "--run_name", "two"], 2, wandb_mode="offline"
+        tmp_path, script, [*args, "--batch_size", 2, "--run_name", "two"], 2, "offline"
     )
-    assert (
-        printed.count("epoch 1/1") == 1 and len(offline_runs(tmp_path)) == 1
-    )  # the first process alone reports
-    assert (tmp_path / "writes-0.txt").read_text().split() == [
-        "save_resume_point",
-        "finish",
-    ]  # and writes the files
-    assert not (tmp_path / "writes-1.txt").exists()
+    assert printed.count("epoch 1/1") == 1 and len(offline_runs(tmp_path)) == 1  # one reports
+    assert (tmp_path / "writes-0.txt").read_text().split() == ["save_atomically"] * 2
+    assert not (tmp_path / "writes-1.txt").exists()  # and the first process alone writes
     one, _ = parameters_after_one_epoch(
-        tmp_path, script, [*args, "--batch_size", 8, "--run_name", "one"], 1
+        tmp_path, script, [*args, "--batch_size", 4, "--run_name", "one"], 1
     )
     assert two[0].keys() == one[0].keys()
     for name in one[0]:
         assert torch.equal(two[0][name], two[1][name]), name  # both processes hold the same model
         torch.testing.assert_close(two[0][name], one[0][name], atol=1e-5, rtol=0, msg=name)
     written = json.loads((tmp_path / "runs" / "two" / "summary.json").read_text())
-    assert (
-        written["examples_seen"] == 16
-    )  # every training example once, counted over both processes
+    assert written["examples_seen"] == 32  # every training example once, over both processes
 
 
-def test_sigterm_stops_every_process_and_resume_carries_on_under_torchrun(tmp_path):
+@pytest.mark.parametrize("train_size", [1, 5])
+def test_a_split_that_does_not_divide_among_the_processes_trains_and_counts_each_example_once(
+    tmp_path, train_size
+):
+    """One article for two processes, or five: a few are drawn twice, so that both processes
+    step together (no empty batch, no wait for a process that has none)."""
+    text_slice(tmp_path, {"train": train_size, "val": 1, "test": 1})
+    done = torchrun(tmp_path, "txt_classifier.py", "--n_epochs", 2, "--batch_size", 2)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    summary = json.loads((tmp_path / "runs" / "txt-classifier" / "summary.json").read_text())
+    assert summary["examples_seen"] == 2 * train_size
+
+
+def test_sigterm_stops_every_process_and_the_printed_command_ends_where_an_uninterrupted_run_does(
+    tmp_path,
+):
     text_slice(tmp_path, {"train": 40, "val": 10, "test": 10})
     args = [
         "--model",
@@ -98,18 +113,16 @@ def test_sigterm_stops_every_process_and_resume_carries_on_under_torchrun(tmp_pa
         1,
         "--max_len",
         256,
-        "--run_name",
-        "together",
+        "--device",
+        "cpu",
     ]
+    straight = torchrun(tmp_path, "txt_classifier.py", *args, "--run_name", "straight")
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    args = [*map(str, args), "--run_name", "together"]
     process = subprocess.Popen(
-        [*TORCHRUN, str(ROOT / "txt_classifier.py"), *map(str, args)],
+        [*TORCHRUN, str(ROOT / "txt_classifier.py"), *args],
         cwd=tmp_path,
-        env={
-            **os.environ,
-            "WANDB_MODE": "disabled",
-            "PYTHONUNBUFFERED": "1",
-            "OMP_NUM_THREADS": "1",
-        },
+        env={**ENV, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -123,24 +136,72 @@ def test_sigterm_stops_every_process_and_resume_carries_on_under_torchrun(tmp_pa
     output += process.stdout.readlines()
     process.wait(timeout=120)
     text = "".join(output)
-    assert text.count("Stopped. Carry on from the last finished epoch with: ") == 2, text[
-        -3000:
-    ]  # one line a process
-    command = text.split("Stopped. Carry on from the last finished epoch with: ")[1].splitlines()[0]
-    assert command == shlex.join(
-        ["torchrun", "--nproc_per_node=2", "txt_classifier.py", *map(str, args), "--resume"]
-    )
-    resumed = subprocess.run(
-        [*TORCHRUN, str(ROOT / "txt_classifier.py"), *shlex.split(command)[3:]],
+    said = "Stopped. Carry on from the last finished epoch with: "
+    assert text.count(said) == 2, text[-3000:]  # one line a process
+    command = text.split(said)[1].splitlines()[0]
+    assert command == shlex.join([*TORCHRUN, str(ROOT / "txt_classifier.py"), *args, "--resume"])
+    # Resumed in one process, a step would train on another batch: refused.
+    alone = subprocess.run(
+        [sys.executable, str(ROOT / "txt_classifier.py"), *args, "--resume"],
         cwd=tmp_path,
-        env={**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"},
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert alone.returncode == 2 and "PROCESSES (2 -> 1)" in alone.stderr, alone.stderr[-2000:]
+    resumed = subprocess.run(
+        shlex.split(command), cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-3000:]
+    assert "Resuming after epoch" in resumed.stdout and "epoch 3/3" in resumed.stdout
+    first, second = (
+        json.loads((tmp_path / "runs" / name / "summary.json").read_text())
+        for name in ("straight", "together")
+    )
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "examples_seen", "epochs"):
+        assert first[key] == second[key], key
+    assert first["train_loss"] == pytest.approx(second["train_loss"], rel=1e-5)
+
+
+def test_repeats_predictions_and_a_folder_that_cannot_be_claimed_under_torchrun(tmp_path):
+    text_slice(tmp_path, {"train": 16, "val": 4, "test": 4})
+    repeats = torchrun(tmp_path, "txt_classifier.py", "--n_epochs", 1, "--repeats", 2)
+    assert repeats.returncode == 0, repeats.stdout[-2000:] + repeats.stderr[-3000:]
+    summary = json.loads((tmp_path / "runs" / "txt-classifier" / "summary.json").read_text())
+    assert [run["settings"]["seed"] for run in summary["repeats"]] == [0, 1]
+    assert repeats.stdout.count("val accuracy, 2 seeds") == 1
+    (tmp_path / "article.txt").write_text("The council met on Tuesday.", encoding="utf-8")
+    predicted = torchrun(
+        tmp_path,
+        "txt_classifier.py",
+        "--run_name",
+        "txt-classifier/seed-0",
+        "--predict",
+        "article.txt",
+    )
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    assert predicted.stdout.count("article.txt: ") == 1  # once, not once a process
+    (tmp_path / "afile").write_text("a plain file, where a folder should be")
+    blocked = torchrun(tmp_path, "txt_classifier.py", "--out_dir", "afile/runs")
+    assert blocked.returncode != 0
+    assert blocked.stderr.count("error: cannot write to afile/runs/txt-classifier") == 2  # both
+    assert "Stopped" not in blocked.stdout + blocked.stderr and "Loaded" not in blocked.stdout
+
+
+@pytest.mark.skipif(torch.cuda.device_count() != 1, reason="needs a machine with exactly one GPU")
+def test_more_processes_than_gpus_is_one_line(tmp_path):
+    text_slice(tmp_path, {"train": 4, "val": 2, "test": 2})
+    done = subprocess.run(
+        [*TORCHRUN, str(ROOT / "txt_classifier.py"), "--n_epochs", "1"],
+        cwd=tmp_path,
+        env=ENV,
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-3000:]
-    assert "Resuming after epoch" in resumed.stdout and "epoch 3/3" in resumed.stdout
-    assert json.loads((tmp_path / "runs" / "together" / "summary.json").read_text())["epochs"] == 3
+    assert done.returncode != 0
+    assert done.stderr.count("has 1 GPU(s): pass torchrun --nproc_per_node=1") == 2
 
 
 # ----------------------------------------------------------------------------- wandb sweeps and artifacts
@@ -148,45 +209,31 @@ def test_sigterm_stops_every_process_and_resume_carries_on_under_torchrun(tmp_pa
 
 @pytest.mark.parametrize("sweep, script", [("sweeps/img.yaml", ic), ("sweeps/txt.yaml", tc)])
 def test_a_sweep_agents_command_line_sets_what_the_sweep_means(sweep, script):
-    """The agent runs `python <program> ${args}`; wandb's own code turns each parameter into --name=value."""
+    """The agent runs `python <program> ${args}`; wandb's own code turns each parameter into
+    --name=value."""
     config = yaml.safe_load((ROOT / sweep).read_text())
-    assert config["program"] == f"{script.__name__}.py" and config["command"][-2:] == [
-        "${program}",
-        "${args}",
-    ]
+    assert config["program"] == f"{script.__name__}.py"
+    assert config["command"][-2:] == ["${program}", "${args}"]
     assert config["metric"] == {"name": "val_accuracy", "goal": "maximize"}
     chosen = {}
     for name, spec in config["parameters"].items():
-        for value in spec.get("values", []) + [
-            spec[key] for key in ("value", "min", "max") if key in spec
-        ]:
-            args = create_sweep_command_args({"args": {name: {"value": value}}})[
-                "args"
-            ]  # what ${args} becomes
-            cfg, command = script.parse_settings(args)
-            assert cfg[name] == value and command.given == {name}, args
+        values = spec.get("values", []) + [spec[k] for k in ("value", "min", "max") if k in spec]
+        for value in values:
+            # what ${args} becomes
+            args = create_sweep_command_args({"args": {name: {"value": value}}})["args"]
+            cfg, _ = script.parse_settings(args)
+            assert cfg[name] == value, args
             chosen[name] = value
-    args = create_sweep_command_args(
-        {"args": {name: {"value": value} for name, value in chosen.items()}}
-    )["args"]
+    every = {name: {"value": value} for name, value in chosen.items()}
+    args = create_sweep_command_args({"args": every})["args"]
     assert {name: script.parse_settings(args)[0][name] for name in chosen} == chosen  # all at once
 
 
 def test_the_model_is_logged_as_an_artifact_in_an_offline_run(tmp_path):
     image_slice(tmp_path, {"train": 8, "val": 4, "test": 4})
     done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "img_classifier.py"),
-            "--n_epochs",
-            "1",
-            "--img_size",
-            "16",
-            "--no-log_images",
-            "--log_model",
-            "--run_name",
-            "kept",
-        ],
+        [sys.executable, str(ROOT / "img_classifier.py"), "--n_epochs", "1", "--img_size", "16"]
+        + ["--log_images=False", "--log_model", "--run_name", "kept"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -194,13 +241,8 @@ def test_the_model_is_logged_as_an_artifact_in_an_offline_run(tmp_path):
         env={**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    (artifact,) = [
-        logged for logged in run_named(tmp_path, "kept")["artifacts"] if logged.type == "model"
-    ]
+    (artifact,) = [a for a in run_named(tmp_path, "kept")["artifacts"] if a.type == "model"]
     assert artifact.name == "kept-model"
-    assert json.loads(artifact.metadata)["run_name"] == "kept"  # the run's settings ride along
     (entry,) = artifact.manifest.contents
-    assert (entry.path, entry.size) == (
-        "model.pth",
-        (tmp_path / "runs" / "kept" / "model.pth").stat().st_size,
-    )
+    size = (tmp_path / "runs" / "kept" / "model.pth").stat().st_size
+    assert (entry.path, entry.size) == ("model.pth", size)

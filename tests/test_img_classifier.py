@@ -1,7 +1,7 @@
 """img_classifier.py: models, data, precision, settings, and whole runs as a user starts them."""
 
+import contextlib
 import csv
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -54,19 +54,13 @@ def test_grayscale_is_the_luma_of_the_picture_and_the_models_adapt():
     )  # a red, a green and a white pixel
     x = ic.normalize(images, grayscale=True)
     assert x.shape == (3, 1, 1, 1)
-    # Luma 0.299 R + 0.587 G + 0.114 B, normalised by the luma of ImageNet's mean (0.458971) and spread (0.225609).
-    torch.testing.assert_close(
-        x.flatten(),
-        torch.tensor(
-            [
-                (0.299 - 0.458971) / 0.225609,
-                (0.587 - 0.458971) / 0.225609,
-                (1.0 - 0.458971) / 0.225609,
-            ]
-        ),
-        atol=1e-5,
-        rtol=0,
-    )
+    # Luma 0.2989 R + 0.587 G + 0.114 B (torchvision's; white is 0.9999), normalised by the luma of ImageNet's
+    # mean and spread, with ITU-R 601's weights (0.299, 0.587, 0.114).
+    mean = 0.299 * 0.485 + 0.587 * 0.456 + 0.114 * 0.406
+    std = 0.299 * 0.229 + 0.587 * 0.224 + 0.114 * 0.225
+    assert (ic.GRAY_MEAN, ic.GRAY_STD) == pytest.approx((mean, std), abs=1e-6)
+    expected = torch.tensor([(0.2989 - mean) / std, (0.587 - mean) / std, (0.9999 - mean) / std])
+    torch.testing.assert_close(x.flatten(), expected, atol=1e-5, rtol=0)
     cfg = {"model": "mlp", "grayscale": True, "img_size": 32}
     assert (
         ic.count_parameters(ic.build_model(cfg, num_classes=3))
@@ -92,11 +86,10 @@ def test_the_cnn_head_runs_in_fp32_under_cpu_bf16():
 
 # ----------------------------------------------------------------------------- precision
 
-AMX = {"amd": False, "avx512_bf16": True, "amx": True}
-INTEL_AVX512_BF16 = {"amd": False, "avx512_bf16": True, "amx": False}
-AMD_AVX512_BF16 = {"amd": True, "avx512_bf16": True, "amx": False}
-NO_BF16 = {"amd": False, "avx512_bf16": False, "amx": False}
-AMD_AVX2 = {"amd": True, "avx512_bf16": False, "amx": False}
+AMX = {"native_bf16": True, "amx": True, "fast_bf16": True}
+INTEL_AVX512_BF16 = {"native_bf16": True, "amx": False, "fast_bf16": False}
+AMD_AVX512_BF16 = {"native_bf16": True, "amx": False, "fast_bf16": True}
+NO_BF16 = {"native_bf16": False, "amx": False, "fast_bf16": False}
 
 
 @pytest.mark.parametrize(
@@ -106,7 +99,6 @@ AMD_AVX2 = {"amd": True, "avx512_bf16": False, "amx": False}
         ("auto", "cnn", AMD_AVX512_BF16, "bf16"),  # measured about 2x faster
         ("auto", "cnn", INTEL_AVX512_BF16, "off"),  # measured slower
         ("auto", "cnn", NO_BF16, "off"),  # emulated bf16: about 36x slower
-        ("auto", "cnn", AMD_AVX2, "off"),
         ("auto", "mlp", AMX, "off"),  # slower for the MLP everywhere measured
         ("auto", "mlp", AMD_AVX512_BF16, "off"),
         ("bf16", "mlp", AMX, "off"),  # would crash: refused with a reason
@@ -118,24 +110,23 @@ AMD_AVX2 = {"amd": True, "avx512_bf16": False, "amx": False}
 def test_mixed_precision_on_a_cpu_follows_what_the_cpu_reports(
     setting, model, cpu, expected, capsys
 ):
-    precision, _ = ic.choose_precision(
-        {"mixed_precision": setting, "model": model}, torch.device("cpu"), cpu=cpu
+    cfg = {"mixed_precision": setting, "model": model}
+    precision = ic.choose_precision(cfg, torch.device("cpu"), cpu=cpu)
+    assert precision.name == expected
+    out = capsys.readouterr().out
+    assert out.count("mixed precision: ") == 1 and f"mixed precision: {expected} (" in out
+    assert precision.autocast.fast_dtype == torch.bfloat16 and precision.autocast._enabled == (
+        expected == "bf16"
     )
-    assert precision == expected
-    assert capsys.readouterr().out.startswith(
-        f"mixed precision: {expected} ("
-    )  # said once, with the reason
+    assert not precision.scaler.is_enabled()  # loss scaling is for fp16 only
 
 
 def test_asking_for_bf16_on_a_cpu_without_it_warns_once_with_the_cost(capsys):
-    ic.choose_precision(
-        {"mixed_precision": "bf16", "model": "cnn"}, torch.device("cpu"), cpu=AMD_AVX2
-    )
+    cfg = {"mixed_precision": "bf16", "model": "cnn"}
+    ic.choose_precision(cfg, torch.device("cpu"), cpu=NO_BF16)
     out = capsys.readouterr().out
     assert out.count("warning") == 1 and "no native bf16" in out and "20 times slower" in out
-    ic.choose_precision(
-        {"mixed_precision": "bf16", "model": "cnn"}, torch.device("cpu"), cpu=AMD_AVX512_BF16
-    )
+    ic.choose_precision(cfg, torch.device("cpu"), cpu=AMD_AVX512_BF16)
     assert "warning" not in capsys.readouterr().out
 
 
@@ -151,38 +142,23 @@ def test_asking_for_bf16_on_a_cpu_without_it_warns_once_with_the_cost(capsys):
 )
 def test_mixed_precision_on_a_gpu_is_bf16_only_where_the_gpu_has_it_natively(capability, expected):
     cfg = {"mixed_precision": "auto", "model": "cnn"}
-    precision, layout = ic.choose_precision(
-        cfg, torch.device("cuda"), cpu=NO_BF16, gpu_capability=capability
-    )
-    assert precision == expected and layout == torch.channels_last
-    assert (
-        ic.choose_precision(
-            dict(cfg, mixed_precision="off"),
-            torch.device("cuda"),
-            cpu=NO_BF16,
-            gpu_capability=capability,
-        )[0]
-        == "off"
-    )
+    cuda = torch.device("cuda")
+    precision = ic.choose_precision(cfg, cuda, cpu=NO_BF16, gpu_capability=capability)
+    assert precision.name == expected and precision.memory_format == torch.channels_last
+    off = ic.choose_precision(dict(cfg, mixed_precision="off"), cuda, gpu_capability=capability)
+    assert off.name == "off"
 
 
 def test_cpu_features_read_torchs_report_and_a_cap_on_onednn():
-    report = {"cpu_name": "AMD EPYC 9654", "avx512_bf16": True, "amx_bf16": False}
-    assert ic.cpu_features(report, "ALL") == {"amd": True, "avx512_bf16": True, "amx": False}
+    amd = {"cpu_name": "AMD EPYC 9654", "avx512_bf16": True, "amx_bf16": False}
+    assert ic.cpu_features(amd, "ALL") == AMD_AVX512_BF16
     intel = {"cpu_name": "Intel(R) Xeon(R) Platinum 8480+", "avx512_bf16": True, "amx_bf16": True}
-    assert ic.cpu_features(intel, "") == {"amd": False, "avx512_bf16": True, "amx": True}
-    assert ic.cpu_features(intel, "AVX512_CORE_BF16") == {
-        "amd": False,
-        "avx512_bf16": True,
-        "amx": False,
-    }
+    assert ic.cpu_features(intel, "") == AMX
+    assert ic.cpu_features(intel, "AVX512_CORE_BF16") == INTEL_AVX512_BF16
+    assert ic.cpu_features(dict(intel, amx_bf16=False), "ALL") == INTEL_AVX512_BF16
     # oneDNN capped below bf16 (as the AVX2 test run and the benchmarks do): bf16 would be emulated.
-    assert ic.cpu_features(intel, "AVX2") == {"amd": False, "avx512_bf16": False, "amx": False}
-    assert ic.cpu_features(report, "avx512_core") == {
-        "amd": True,
-        "avx512_bf16": False,
-        "amx": False,
-    }
+    assert ic.cpu_features(intel, "AVX2") == NO_BF16
+    assert ic.cpu_features(amd, "avx512_core") == NO_BF16
 
 
 def test_cpu_features_agree_with_this_machines_cpuinfo():
@@ -190,10 +166,10 @@ def test_cpu_features_agree_with_this_machines_cpuinfo():
     if not cpuinfo:
         pytest.skip("no /proc/cpuinfo on this system")
     features = ic.cpu_features(onednn_isa="ALL")
-    assert features["avx512_bf16"] == (" avx512_bf16" in cpuinfo) and features["amx"] == (
-        " amx_bf16" in cpuinfo
-    )
-    assert features["amd"] == ("AuthenticAMD" in cpuinfo)
+    assert features["amx"] == (" amx_bf16" in cpuinfo)
+    assert features["native_bf16"] == (" avx512_bf16" in cpuinfo or " amx_bf16" in cpuinfo)
+    amd = "AuthenticAMD" in cpuinfo
+    assert features["fast_bf16"] == (" amx_bf16" in cpuinfo or amd and " avx512_bf16" in cpuinfo)
 
 
 # ----------------------------------------------------------------------------- data
@@ -219,23 +195,26 @@ def test_dataset_reads_quoted_multiline_prompts_and_any_label_set(tmp_path):
     assert len(dataset) == 3
     image, label = dataset[2]
     assert image.shape == (3, 32, 32) and image.dtype == torch.uint8 and label.item() == 0
-    assert dataset.label_names == {0: "cat", 1: "dog"}
+    assert dataset.class_names == {0: "cat", 1: "dog"}
     model = ic.build_model({"model": "cnn", "grayscale": False, "img_size": 32}, num_classes=2)
     assert model(ic.normalize(dataset.images, grayscale=False)).shape == (3, 2)
 
 
-def test_image_paths_resolve_from_another_directory(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    data = tmp_path / "project" / "data"
-    (data / "parrot").mkdir(parents=True)
-    (data / "parrot" / "parrot-1.jpg").touch()
-    # Run from elsewhere: found relative to the folder containing DATA_DIR...
-    assert ic.find_image("./data/parrot/parrot-1.jpg", data) == data / "parrot" / "parrot-1.jpg"
-    # ...or inside a data folder that has another name.
-    renamed = data.rename(tmp_path / "project" / "course-images")
-    assert (
-        ic.find_image("./data/parrot/parrot-1.jpg", renamed) == renamed / "parrot" / "parrot-1.jpg"
-    )
+def test_data_dirs_own_pictures_win_over_same_named_files_where_the_run_starts(tmp_path):
+    """The course's CSVs name `./data/parrot/parrot-1.jpg`; run with --data_dir elsewhere (or a
+    data folder of another name) from a folder that has its own data/parrot/parrot-1.jpg, the
+    picture read is DATA_DIR's."""
+    here = tmp_path / "project"
+    elsewhere = tmp_path / "course-images"
+    for folder, colour in ((here / "data", "red"), (elsewhere, "blue")):
+        (folder / "parrot").mkdir(parents=True)
+        Image.new("RGB", (40, 40), colour).save(folder / "parrot" / "parrot-1.jpg")
+    row = {"image": "./data/parrot/parrot-1.jpg", "prompt": "p", "label": "parrot", "label_idx": 0}
+    write_csv_rows(elsewhere / "img_train.csv", [row])
+    with contextlib.chdir(here):
+        dataset = ic.CsvImageDataset(Path("..") / "course-images" / "img_train.csv", 8)
+    blue = dataset.images[0].float().mean(dim=(1, 2))
+    assert blue[2] > 200 and blue[0] < 50
 
 
 def sideways_photo(folder):
@@ -285,24 +264,13 @@ def one_epoch_and_an_evaluation(cfg, images):
     model.register_forward_pre_hook(
         lambda m, args: seen["train" if m.training else "eval"].append(args[0].clone())
     )
-    loss_fn, autocast = (
-        torch.nn.CrossEntropyLoss(reduction="sum"),
-        torch.autocast("cpu", enabled=False),
-    )
+    loss_fn = torch.nn.CrossEntropyLoss(reduction="sum")
+    cpu = torch.device("cpu")
+    precision = ic.choose_precision({"mixed_precision": "off", "model": "mlp"}, cpu)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
-    ic.train_one_epoch(
-        loader,
-        model,
-        loss_fn,
-        optimizer,
-        torch.amp.GradScaler("cpu", enabled=False),
-        autocast,
-        cfg,
-        torch.device("cpu"),
-        0,
-        wandb.init(mode="disabled"),
-    )
-    ic.evaluate(loader, model, loss_fn, autocast, cfg, torch.device("cpu"))
+    run = wandb.init(mode="disabled")
+    ic.train_one_epoch(loader, model, loss_fn, optimizer, precision, cfg, cpu, 0, run)
+    ic.evaluate({"test": loader}, model, loss_fn, precision, cfg, cpu)
     return torch.cat(seen["train"]), torch.cat(seen["eval"])
 
 
@@ -333,37 +301,6 @@ def test_augment_crops_and_flips_training_batches_only_and_repeats_with_its_seed
     )  # off: untouched
 
 
-def test_each_random_stream_has_a_seed_of_its_own_per_epoch():
-    """The training order and torch's global generator (augmentation) never draw alike; an epoch's draws depend
-    on SEED and the epoch only, so --resume can redo an epoch exactly; under torchrun, shares of one order; run
-    alone, the very order DataLoader(shuffle=True) draws from the same seed."""
-    order = ic.shuffle_epoch(0, 1, 350)
-    stream = torch.Generator().manual_seed(
-        int.from_bytes(hashlib.sha256(b"0/shuffle/1").digest()[:8], "little")
-    )
-    assert (
-        next(
-            iter(torch.utils.data.DataLoader(range(350), 350, shuffle=True, generator=stream))
-        ).tolist()
-        == order
-    )
-    augmentation = torch.randperm(
-        350
-    ).tolist()  # drawn from torch's generator, as seeded for the epoch
-    assert sorted(order) == list(range(350)) and order != augmentation
-    torch.rand(1000)  # whatever was drawn before
-    assert ic.shuffle_epoch(0, 1, 350) == order and torch.randperm(350).tolist() == augmentation
-    assert ic.shuffle_epoch(0, 2, 350) != order and ic.shuffle_epoch(1, 1, 350) != order
-    shares = [
-        ic.shuffle_epoch(0, 1, 9, rank, 2) for rank in (0, 1)
-    ]  # 9 examples, 2 processes: 5 each
-    assert (
-        shares[0] == ic.shuffle_epoch(0, 1, 9)[0::2]
-        and len(shares[1]) == 5
-        and set(sum(shares, [])) == set(range(9))
-    )
-
-
 # ----------------------------------------------------------------------------- settings
 
 
@@ -378,7 +315,7 @@ def test_each_random_stream_has_a_seed_of_its_own_per_epoch():
         ),
         ("--lr 0.5 --epochs 3", {"learning_rate": 0.5, "n_epochs": 3}),
         (
-            "--grayscale=True --augment=false --no-log_images",
+            "--grayscale=True --augment=false --log_images=False",
             {"grayscale": True, "augment": False, "log_images": False},
         ),
         ("--learning_rate=0.01 --grayscale=False", {"learning_rate": 0.01, "grayscale": False}),
@@ -387,13 +324,6 @@ def test_each_random_stream_has_a_seed_of_its_own_per_epoch():
 def test_the_course_commands_and_a_sweep_agents_flags_parse_as_written(flags, expected):
     cfg, _ = ic.parse_settings(flags.split())
     assert {k: cfg[k] for k in expected} == expected
-
-
-def test_flags_count_as_given_in_every_form_even_at_their_default_value():
-    _, command = ic.parse_settings(
-        ["--lr", "0.001", "--grayscale=False", "--no-log_images", "--seed", "0"]
-    )
-    assert command.given == {"learning_rate", "grayscale", "log_images", "seed"}
 
 
 def test_defaults_are_the_course_baseline():
@@ -418,7 +348,7 @@ def test_defaults_are_the_course_baseline():
         "grayscale": False,
         "run_name": "neural-the-narwhal",
     }
-    assert set(cfg) == {name.lower() for name, _, _ in ic.settings_block()}
+    assert set(cfg) == {name.lower() for name in ic.SETTINGS}
 
 
 def test_help_lists_each_setting_with_its_comment_and_default(capsys):
@@ -436,15 +366,14 @@ def test_help_lists_each_setting_with_its_comment_and_default(capsys):
 @pytest.mark.parametrize(
     "args, says",
     [
-        (["--modle", "cnn"], "did you mean --model?"),
+        (["--modle", "cnn"], "unrecognized arguments: --modle cnn (see --help)"),
         (["--batch_size", "eight"], "invalid int value: 'eight'"),
         (["--model", "resnet"], "invalid choice: 'resnet'"),
-        (["--batch_size", "0"], "BATCH_SIZE must be positive"),
-        (["--learning_rate", "-1"], "LEARNING_RATE must be positive"),
-        (["--learning_rate", "nan"], "LEARNING_RATE must be positive"),
-        (["--seed", "-1"], "SEED must be 0 or more, got -1"),
+        (["--batch_size", "0"], "BATCH_SIZE must be at least 1, got 0"),
+        (["--learning_rate", "-1"], "LEARNING_RATE must be at least 0"),
+        (["--learning_rate", "nan"], "LEARNING_RATE must be at least 0"),
         (["--grayscale=maybe"], "invalid true_or_false value: 'maybe'"),
-        (["--model", "cnn", "--img_size", "4"], "IMG_SIZE must be at least 8"),
+        (["--img_size", "4"], "IMG_SIZE must be at least 8"),
         (["--device", "cuda" if not torch.cuda.is_available() else "mps"], "finds no"),
     ],
 )
@@ -468,8 +397,7 @@ def test_a_misspelt_flag_is_one_line_from_the_command_line(tmp_path):
     result = run_script("img_classifier.py", "--modle", "cnn", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
     assert result.stderr.strip() == (
-        "img_classifier.py: error: unrecognized arguments: --modle cnn; did you mean "
-        "--model? (see --help)"
+        "img_classifier.py: error: unrecognized arguments: --modle cnn (see --help)"
     )
 
 
@@ -503,28 +431,15 @@ def test_test_accuracy_reported_logged_and_saved_is_the_saved_models_own(trained
     summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
     logged = [row for row in run_named(folder, "e2e")["history"] if "epoch" in row][-1]
     assert summary["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)  # one picture is 0.11
-    per_class = {
-        row["label"]: [p for p, r in zip(predicted, rows) if r["label"] == row["label"]]
-        for row in rows
-    }
-    assert summary["test_per_class_accuracy"] == pytest.approx(
-        {
-            name: sum(
-                p == int(next(r["label_idx"] for r in rows if r["label"] == name)) for p in found
-            )
-            / len(found)
-            for name, found in per_class.items()
-        },
-        abs=1e-6,
-    )
     assert logged["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
-    assert re.search(rf"\n  test +{re.escape(format(accuracy, '.1%'))} ", result.stdout)
+    assert re.search(rf"test {re.escape(format(accuracy, '.1%'))} \(", result.stdout)
     assert (
         summary["num_parameters"] == 100_928_003
         and summary["epochs"] == 1
         and summary["examples_seen"] == 24
     )
     assert "100,928,003 parameters" in result.stdout
+    assert "it/s" not in result.stderr and "train:" not in result.stderr  # no progress bar in a log
     assert (
         not (folder / "runs" / "e2e" / "resume.pth").exists()
         and not (folder / "runs" / "e2e" / "run.lock").exists()
@@ -581,7 +496,7 @@ def test_one_epoch_of_the_cnn_with_adam_end_to_end(small_images, tmp_path):
         "adam",
         "--img_size",
         64,
-        "--no-log_images",
+        "--log_images=False",
         "--run_name",
         "cnn-adam",
         "--data_dir",
@@ -693,7 +608,7 @@ def test_logged_grayscale_pictures_are_the_one_channel_inputs(small_images, tmp_
     )
     assert result.returncode == 0, result.stderr[-3000:]
     store = ic.CsvImageDataset(small_images / "data" / "img_test.csv", 32).images.float()
-    luma = (store * torch.tensor(ic.GRAY_WEIGHTS).view(1, 3, 1, 1)).sum(1)
+    luma = (store * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1)  # Pillow's "L"
     pictures = logged_pictures(tmp_path, "gray", "test")
     assert len(pictures) == 9 and all(p.shape == (32, 32) for p in pictures)  # one channel: mode L
     for picture, expected in zip(pictures, luma):
@@ -763,7 +678,7 @@ def test_predict_on_a_file_that_is_not_a_picture(trained, tmp_path):
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
     message = result.stderr.strip()
-    assert len(message.splitlines()) == 1 and "notapicture.jpg cannot be decoded" in message
+    assert len(message.splitlines()) == 1 and "notapicture.jpg cannot be read" in message
 
 
 def test_predict_without_a_trained_model_says_what_to_do(tmp_path):
@@ -772,7 +687,7 @@ def test_predict_without_a_trained_model_says_what_to_do(tmp_path):
     )
     assert (
         result.returncode == 2
-        and "no trained model" in result.stderr
+        and "no model saved by img_classifier.py at" in result.stderr
         and "Traceback" not in result.stderr
     )
 
@@ -787,7 +702,7 @@ def test_without_credentials_it_logs_offline_and_says_how_to_upload(small_images
         1,
         "--run_name",
         "no-account",
-        "--no-log_images",
+        "--log_images=False",
         "--img_size",
         32,
         "--data_dir",
@@ -797,6 +712,7 @@ def test_without_credentials_it_logs_offline_and_says_how_to_upload(small_images
         cwd=tmp_path,
         env={
             "WANDB_MODE": None,
+            "WANDB_SILENT": None,
             "WANDB_API_KEY": None,
             "HOME": str(home),
             "WANDB_CONFIG_DIR": str(home / ".config" / "wandb"),
@@ -804,5 +720,5 @@ def test_without_credentials_it_logs_offline_and_says_how_to_upload(small_images
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "wandb sync" in result.stdout
+    assert "wandb sync" in result.stderr  # wandb's own word on uploading later
     assert offline_runs(tmp_path)  # ran from elsewhere: images found through --data_dir

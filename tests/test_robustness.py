@@ -100,7 +100,8 @@ def train_texts(folder, *args):
 
 def test_missing_data_folder(tmp_path):
     message = fails_cleanly(train_images(tmp_path, "--data_dir", "nowhere"))
-    assert "data folder nowhere not found" in message and "DATA_DIR" in message
+    assert "nowhere/img_train.csv not found" in message and "DATA_DIR" in message
+    assert len(message.strip().splitlines()) == 1
 
 
 def test_missing_csv(images):
@@ -115,7 +116,8 @@ def test_missing_column(images):
         path.read_text(encoding="utf-8").replace("label_idx", "class_id", 1), encoding="utf-8"
     )
     message = fails_cleanly(train_images(images))
-    assert "data/img_train.csv has no column label_idx" in message and "class_id" in message
+    assert "data/img_train.csv has the columns image, prompt, label, class_id" in message
+    assert "must name image, label and label_idx" in message
 
 
 def test_split_with_no_rows(images):
@@ -161,16 +163,16 @@ def test_broken_csv_quoting(texts):
 @pytest.mark.parametrize(
     "value, says",
     [
-        ("", "column label_idx: 'empty' is not a class number"),
-        ("two", "column label_idx: 'two' is not a class number"),
-        ("-1", "column label_idx: '-1' is not a class number"),
-        ("99999999999999999999", "column label_idx: '99999999999999999999' is not a class number"),
+        ("", "with label_idx '': each row needs a class name and a class number"),
+        ("two", "with label_idx 'two': each row needs"),
+        ("-1", "with label_idx '-1': each row needs"),
+        ("99999999999999999999", "with label_idx '99999999999999999999': each row needs"),
     ],
 )
 def test_bad_label_idx_names_file_row_and_column(images, value, says):
     edit_csv(images / "data" / "img_train.csv", lambda rows: rows[3].update(label_idx=value))
     message = fails_cleanly(train_images(images))
-    assert f"data/img_train.csv row 4, {says}" in message
+    assert "data/img_train.csv row 4: label " in message and says in message
 
 
 def test_label_and_label_idx_that_disagree(images):
@@ -189,8 +191,8 @@ def test_class_that_training_never_shows(texts):
     )
     message = fails_cleanly(train_texts(texts))
     assert (
-        "data/txt_test.csv row 3: class 'satire' with label_idx 2 never appears in data/txt_train.csv"
-        in message
+        "data/txt_test.csv row 3: label 'satire' with label_idx 2 disagrees with the classes "
+        "of the training split and earlier rows, {0: 'real', 1: 'fake'}" in message
     )
 
 
@@ -211,36 +213,32 @@ def test_all_label_problems_are_listed_together(images):
     )
     message = fails_cleanly(train_images(images))
     assert "3 problem(s) with labels" in message
-    assert all(f"img_train.csv row {row}, column label_idx" in message for row in (2, 5, 8))
+    assert all(f"img_train.csv row {row}: label " in message for row in (2, 5, 8))
 
 
 # ----------------------------------------------------------------------------- pictures and articles
 
 
 def test_every_missing_or_broken_picture_is_listed_before_training(images):
-    rows = {
-        split: read_csv_rows(images / "data" / f"img_{split}.csv") for split in ("train", "test")
-    }
-    for row in (rows["train"][1], rows["train"][6], rows["test"][2]):
+    rows = read_csv_rows(images / "data" / "img_train.csv")
+    for row in (rows[1], rows[6]):
         (images / row["image"]).unlink()
-    (images / rows["train"][3]["image"]).write_text("this is not a picture")
-    truncated = images / rows["test"][4]["image"]
+    (images / rows[3]["image"]).write_text("this is not a picture")
+    truncated = images / rows[4]["image"]
     truncated.write_bytes(truncated.read_bytes()[:600])
     message = fails_cleanly(train_images(images))
-    assert (
-        f"img_train.csv row 2, column image: {rows['train'][1]['image']} does not exist" in message
-    )
-    assert (
-        f"img_train.csv row 7, column image: {rows['train'][6]['image']} does not exist" in message
-    )
-    assert f"img_test.csv row 3, column image: {rows['test'][2]['image']} does not exist" in message
-    assert (
-        f"img_train.csv row 4, column image: {rows['train'][3]['image']} cannot be decoded"
-        in message
-    )
-    assert (
-        f"img_test.csv row 5, column image: {rows['test'][4]['image']} cannot be decoded" in message
-    )
+    assert "4 picture(s) in data/img_train.csv cannot be used" in message
+    for row in (2, 7):
+        where = rows[row - 1]["image"].removeprefix("./")
+        assert (
+            f"img_train.csv row {row}, column image: {rows[row - 1]['image']} cannot be read "
+            f"([Errno 2] No such file or directory: '{where}')" in message
+        )
+    for row in (4, 5):
+        assert (
+            f"img_train.csv row {row}, column image: {rows[row - 1]['image']} cannot be read"
+            in (message)
+        )
     assert "epoch" not in message
 
 
@@ -303,55 +301,39 @@ def test_predict_on_a_file_that_is_not_our_checkpoint(tmp_path):
         message = fails_cleanly(
             run_script(script, "--run_name", "mine", "--predict", "x", cwd=folder)
         )
-        assert "runs/mine/model.pth" in message
-        assert (
-            "is not a checkpoint this script can read" in message or "was not written by" in message
-        )
+        assert f"no model saved by {script} at runs/mine/model.pth" in message
 
 
 # ----------------------------------------------------------------------------- divergence
 
 
-def test_divergence_names_the_cause_and_a_command_that_works(tmp_path):
-    """SGD at 0.05 on the summed loss: by the end of epoch 1 the training loss is astronomical, though still
-    a number. The run stops there, keeps no checkpoint of it, and the command it suggests trains."""
+def test_divergence_names_the_cause_and_a_rate_that_works(tmp_path):
+    """SGD at 0.05 on the summed loss: by the end of epoch 1 the training loss is astronomical,
+    though still a number. The run stops there, keeps no checkpoint of it, and the learning rate
+    it suggests trains."""
     image_slice(tmp_path, {"train": 48, "val": 9, "test": 9})
-    args = [
-        "--n_epochs",
-        2,
-        "--img_size",
-        64,
-        "--learning_rate",
-        0.05,
-        "--run_name",
-        "too-fast",
-        "--no-log_images",
-    ]
-    message = fails_cleanly(
-        run_script("img_classifier.py", *args, cwd=tmp_path, env={"WANDB_MODE": "disabled"}), code=1
+    args = ["--n_epochs", 2, "--img_size", 64, "--run_name", "too-fast", "--log_images=False"]
+    done = run_script(
+        "img_classifier.py", *args, "--lr", 0.05, cwd=tmp_path, env={"WANDB_MODE": "disabled"}
     )
+    message = fails_cleanly(done)
     assert "the training loss became" in message and "sgd with learning rate 0.05" in message
     assert len(message.strip().splitlines()) == 1 and "checkpoint" not in message
     assert not (tmp_path / "runs" / "too-fast" / "resume.pth").exists()
-    command = message.split("Start again with a smaller learning rate: ")[1].strip()
-    assert (
-        command
-        == "python img_classifier.py --n_epochs 2 --img_size 64 --run_name too-fast --no-log_images "
-        "--learning_rate=0.001"
-    )
+    flag = message.split("Start again with a smaller one: ")[1].strip()
+    assert flag == "--learning_rate 0.001"
     again = run_script(
-        "img_classifier.py", *shlex.split(command)[2:], cwd=tmp_path, env={"WANDB_MODE": "disabled"}
+        "img_classifier.py", *args, *flag.split(), cwd=tmp_path, env={"WANDB_MODE": "disabled"}
     )
     assert again.returncode == 0, again.stderr[-2000:]
 
 
 def test_text_divergence_in_the_first_epoch(texts):
     message = fails_cleanly(
-        train_texts(texts, "--optimizer", "sgd", "--lr", "1e30", "--run_name", "x"), code=1
+        train_texts(texts, "--optimizer", "sgd", "--lr", "1e30", "--run_name", "x")
     )
-    assert "sgd with learning rate 1e+30" in message and message.strip().endswith(
-        "python txt_classifier.py --n_epochs 1 --optimizer sgd --run_name x --learning_rate=5"
-    )
+    assert "sgd with learning rate 1e+30" in message
+    assert message.strip().endswith("Start again with a smaller one: --learning_rate 5")
 
 
 # ----------------------------------------------------------------------------- interruptions
@@ -401,11 +383,17 @@ def same_final_metrics(folder, first, second):
         assert a[key] == pytest.approx(b[key], rel=1e-6), key
 
 
-def test_sigterm_after_epoch_1_of_3_then_resume_ends_where_an_uninterrupted_run_does(tmp_path):
-    """The CNN with AUGMENT: the shuffle, augmentation's random numbers and (on a CPU with native bf16)
-    mixed precision all carry on exactly."""
+@pytest.mark.parametrize("kept", ["in memory", "decoded on every use"])
+def test_sigterm_after_epoch_1_of_3_then_resume_ends_where_an_uninterrupted_run_does(
+    tmp_path, kept
+):
+    """The CNN with AUGMENT: the shuffle, augmentation's random numbers and (on a CPU with native
+    bf16) mixed precision all carry on exactly, with the pictures in memory or decoded by
+    DataLoader workers (which draw their seeds from torch's generator)."""
     image_slice(tmp_path, {"train": 48, "val": 9, "test": 9})
-    args = ["--n_epochs", 3, "--img_size", 64, "--model", "cnn", "--augment", "--no-log_images"]
+    args = ["--n_epochs", 3, "--img_size", 64, "--model", "cnn", "--augment", "--log_images=False"]
+    if kept == "decoded on every use":
+        args += ["--memory_budget_gb", 0.00001]
     full = run_script(
         "img_classifier.py",
         *args,
@@ -419,9 +407,7 @@ def test_sigterm_after_epoch_1_of_3_then_resume_ends_where_an_uninterrupted_run_
         "img_classifier.py", tmp_path, [*args, "--run_name", "interrupted"], "epoch 1/3"
     )
     same_final_metrics(tmp_path, "straight", "interrupted")
-    assert not (
-        tmp_path / "runs" / "interrupted" / "resume.pth"
-    ).exists()  # finished: nothing left to resume
+    assert not (tmp_path / "runs" / "interrupted" / "resume.pth").exists()  # nothing left to resume
 
 
 def test_ctrl_c_in_epoch_2_then_resume_ends_where_an_uninterrupted_run_does(tmp_path):
@@ -474,7 +460,7 @@ def test_stopped_before_an_epoch_ends_says_nothing_was_saved(tmp_path):
         text=True,
     )
     for line in process.stdout:
-        if line.startswith("Using cpu"):
+        if line.startswith("Using "):  # any device
             process.send_signal(signal.SIGTERM)
             break
     text = process.stdout.read()
@@ -553,7 +539,7 @@ def test_two_live_runs_cannot_share_a_run_folder_and_a_finished_one_is_overwritt
         "txt_classifier.py", *args, "--seed", 1, cwd=tmp_path, env={"WANDB_MODE": "disabled"}
     )
     message = fails_cleanly(second)
-    assert f"another run (process {first.pid}) is writing to runs/same" in message
+    assert "another run is writing to runs/same right now" in message
     assert len(message.strip().splitlines()) == 1
     assert first.wait(timeout=300) == 0, first.stdout.read()[-2000:]
     assert (
