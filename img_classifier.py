@@ -58,7 +58,6 @@ WANDB_PROJECT = "img-classifier"  # wandb project the run is logged to
 OUT_DIR = "./runs"  # model.pth, summary.json and the resume point go to OUT_DIR/RUN_NAME/
 DEVICE = "auto"  # "auto" picks a GPU (cuda or mps) when there is one, else "cpu"; or name one
 MIXED_PRECISION = "auto"  # "auto" (on a CPU: bf16 only where faster), "off", "bf16" or "fp16"
-COMPILE = False  # torch.compile the model: faster steps after a slow first one
 FAST_DECODE = True  # let JPEG decoding skip detail a 256-pixel crop cannot show (about 2x faster)
 MEMORY_BUDGET_GB = 4.0  # decoded pictures of a split kept in memory up to this, else decoded anew
 # ----------------------------------------------------------------------------- end of settings
@@ -127,7 +126,6 @@ class CsvImageDataset(Dataset):
 
 def load_splits(cfg):
     """The three splits, decoded (or checked), and the class names."""
-    started = time.time()
     data_dir = Path(cfg["data_dir"])
     splits = {}
     for split in ("train", "val", "test"):
@@ -141,7 +139,7 @@ def load_splits(cfg):
         )
     print(
         f"Loaded {len(splits['train'])} training, {len(splits['val'])} validation and "
-        f"{len(splits['test'])} test pictures in {time.time() - started:.1f} s"
+        f"{len(splits['test'])} test pictures"
     )
     names = splits["train"].class_names
     return splits, [names[number] for number in range(len(names))]
@@ -309,8 +307,6 @@ def train(cfg, resume_point=None):
     optimizer = build_optimizer(cfg, model)
     # `model` keeps the weights to save; `step_model` trains them, under torchrun in every process
     step_model = DistributedDataParallel(model) if world > 1 else model
-    if cfg["compile"]:
-        step_model = torch.compile(step_model)
     run, done, examples_seen = start_or_resume(cfg, resume_point, model, optimizer, precision)
     print(f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; {class_names}")
     started = time.time()
@@ -330,8 +326,9 @@ def train(cfg, resume_point=None):
         if rank == 0:  # under torchrun, the first process writes the files
             save_resume_point(cfg, epoch, examples_seen, run, model, optimizer, precision)
         print(
-            f"epoch {epoch}/{cfg['n_epochs']}: accuracy (loss) train {metrics['train_accuracy']:.1%} "
-            f"({metrics['train_loss']:.3f}), val {metrics['val_accuracy']:.1%} ({metrics['val_loss']:.3f}), "
+            f"epoch {epoch}/{cfg['n_epochs']}: accuracy (loss) "
+            f"train {metrics['train_accuracy']:.1%} ({metrics['train_loss']:.3f}), "
+            f"val {metrics['val_accuracy']:.1%} ({metrics['val_loss']:.3f}), "
             f"test {metrics['test_accuracy']:.1%} ({metrics['test_loss']:.3f})"
         )
     if done == cfg["n_epochs"]:  # resumed after the last epoch: only the results are left to write
@@ -492,7 +489,7 @@ CHECKPOINT_FORMAT = "img_classifier/1"
 RESUME_FORMAT = "img_classifier-resume/4"
 # What --resume may change: where the run lives and runs, and what it logs; not what it trains.
 RESUMABLE = [
-    *["n_epochs", "device", "log_images", "log_model", "compile", "memory_budget_gb"],
+    *["n_epochs", "device", "log_images", "log_model", "memory_budget_gb"],
     *["wandb_project", "out_dir", "run_name"],
 ]
 
@@ -514,8 +511,9 @@ def parse_settings(argv):
     """The settings {name: value} as the command line sets them, and its --predict and --resume."""
     source = Path(__file__).read_text(encoding="utf-8")
     comments = dict(re.findall(r"^([A-Z][A-Z0-9_]*) = .*?# (.*)$", source, re.MULTILINE))
-    description = __doc__.split("\n\n")[0]
-    parser = Parser(prog=Path(__file__).name, description=description, allow_abbrev=False)
+    parser = Parser(
+        prog=Path(__file__).name, description=__doc__.split("\n\n")[0], allow_abbrev=False
+    )
     for name, default in SETTINGS.items():
         kind = {"type": type(default), "choices": CHOICES.get(name)}
         if isinstance(default, bool):  # --grayscale, or --grayscale=True or False
@@ -707,8 +705,8 @@ def choose_precision(cfg, device, cpu=None, gpu_capability=None):
 
 
 def cpu_features(capabilities=None, onednn_isa=None):
-    """What the CPU computes natively, as torch reads it: "native_bf16", "amx", and "fast_bf16" (AMX,
-    or AMD's avx512_bf16: measured faster for the CNN); less what ONEDNN_MAX_CPU_ISA caps."""
+    """What the CPU computes natively, as torch reads it: "native_bf16", "amx", and "fast_bf16"
+    (AMX, or AMD's avx512_bf16: measured faster for the CNN); less what ONEDNN_MAX_CPU_ISA caps."""
     capabilities = capabilities or torch.cpu.get_capabilities()
     if onednn_isa is None:
         onednn_isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL")
@@ -786,8 +784,8 @@ def load_resume_point(cfg):
         readable = False
     if not readable:
         raise UserError(
-            f"nothing to resume at {path} (a run writes it after each epoch, and removes it when it "
-            f"ends): check --run_name and --out_dir, or start a new run without --resume."
+            f"nothing to resume at {path} (a run writes it after each epoch, and removes it when "
+            f"it ends): check --run_name and --out_dir, or start a new run without --resume."
         )
     saved = point["settings"]
     current = cfg | {"processes": processes()[1]}

@@ -36,7 +36,7 @@ import torch.distributed as dist
 import wandb
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, default_collate
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 # ----------------------------------------------------------------------------- settings
@@ -79,11 +79,10 @@ def tokenize(text):
 
 def build_vocab(articles, min_freq=1):
     """{token: id} for every token the training articles hold `min_freq` times or more, the most
-    frequent first, from id 2: 0 is padding and 1 any word training never saw (<unk>), and no
-    text reaches either ("<pad>" in an article is a word like any other)."""
+    frequent first (ties in the order they first appear), from id 2: 0 is padding and 1 any word
+    training never saw (<unk>), and no text reaches either ("<pad>" in an article is a word)."""
     counts = collections.Counter(token for article in articles for token in tokenize(article))
-    kept = [token for token, count in counts.items() if count >= min_freq]
-    kept.sort(key=lambda token: (-counts[token], token))
+    kept = [token for token, count in counts.most_common() if count >= min_freq]
     return {token: i for i, token in enumerate(kept, start=2)}
 
 
@@ -100,14 +99,14 @@ class CsvTextDataset(Dataset):
     """One split of a course CSV as (token ids, label_idx), tokenised once, here. The training
     split builds the vocabulary and the class names {label_idx: label}; others are given them."""
 
-    def __init__(self, csv_file, vocab=None, max_len=MAX_LEN, min_freq=1, class_names=None):
+    def __init__(self, csv_file, max_len=MAX_LEN, vocab=None, min_freq=1, class_names=None):
         with reading(
             csv_file
         ):  # a missing or malformed file stops with one line saying what to fix
             frame = pd.read_csv(csv_file, dtype=str, keep_default_na=False, index_col=False)
-        self.labels, self.class_names = check_labels(csv_file, frame, "article", class_names)
-        self.articles = check_articles(csv_file, list(frame["article"]))
-        self.vocab = vocab or build_vocab(self.articles, min_freq)
+        self.labels, self.class_names = check_rows(csv_file, frame, class_names)
+        self.articles = list(frame["article"])
+        self.vocab = build_vocab(self.articles, min_freq) if vocab is None else vocab
         self.token_ids = [
             torch.tensor(text_transform(a, self.vocab, max_len)) for a in self.articles
         ]
@@ -122,20 +121,20 @@ class CsvTextDataset(Dataset):
 
 def load_splits(cfg):
     """The three splits, tokenised, and the class names."""
-    started = time.time()
     data_dir = Path(cfg["data_dir"])
-    splits = {}
-    for split in ("train", "val", "test"):
-        train = splits.get("train")  # the vocabulary and the classes come from training only
-        vocab = train.vocab if train else None
-        class_names = train.class_names if train else None
+    train = CsvTextDataset(data_dir / "txt_train.csv", cfg["max_len"], min_freq=cfg["min_freq"])
+    splits = {"train": train}
+    for split in ("val", "test"):  # with the training split's vocabulary and classes
         splits[split] = CsvTextDataset(
-            data_dir / f"txt_{split}.csv", vocab, cfg["max_len"], cfg["min_freq"], class_names
+            data_dir / f"txt_{split}.csv",
+            cfg["max_len"],
+            train.vocab,
+            class_names=train.class_names,
         )
     check_stackable(splits["train"], cfg["batch_size"] * processes()[1])
     print(
         f"Loaded {len(splits['train'])} training, {len(splits['val'])} validation and "
-        f"{len(splits['test'])} test articles in {time.time() - started:.1f} s; a vocabulary of "
+        f"{len(splits['test'])} test articles; a vocabulary of "
         f"{len(splits['train'].vocab):,} words from the training split"
     )
     names = splits["train"].class_names
@@ -169,7 +168,7 @@ def unk_dropout(token_ids, share):
 
 
 class BagOfWords(nn.Module):
-    """Mean of the article's word embeddings, then a linear layer. Padding is left out of the mean."""
+    """Mean of the article's word embeddings, then a linear layer; padding left out of the mean."""
 
     def __init__(self, vocab_size, embed_dim, num_classes):
         super().__init__()
@@ -314,7 +313,8 @@ def train(cfg, resume_point=None):
     step_model = DistributedDataParallel(model) if world > 1 else model  # torchrun: every process
     run, done, examples_seen = start_or_resume(cfg, resume_point, model, optimizer)
     print(
-        f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; seed {cfg['seed']}"
+        f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; "
+        f"seed {cfg['seed']}"
     )
     if cfg["length_histogram"] and rank == 0:
         log_length_histogram(run, splits["train"].articles, cfg)
@@ -350,38 +350,6 @@ def train(cfg, resume_point=None):
     )
 
 
-def train_repeats(cfg, resume=False):
-    """Train REPEATS times, seeds SEED, SEED+1, ..., in OUT_DIR/RUN_NAME/seed-N, and report the mean
-    and spread of accuracy. With --resume, a stopped seed carries on, and a finished one counts."""
-    if cfg["repeats"] == 1:
-        return train(cfg, load_resume_point(cfg) if resume else None)
-    summaries = []
-    for seed in range(cfg["seed"], cfg["seed"] + cfg["repeats"]):
-        repeat = dict(cfg, seed=seed, run_name=f"{cfg['run_name']}/seed-{seed}")
-        finished = run_folder(repeat) / "summary.json"
-        if resume and (run_folder(repeat) / "resume.pth").is_file():
-            summaries.append(train(repeat, load_resume_point(repeat)))
-        elif (
-            resume and finished.is_file() and json.loads(finished.read_text())["settings"] == repeat
-        ):
-            summaries.append(json.loads(finished.read_text()))  # trained with these very settings
-        else:
-            summaries.append(train(repeat))
-    summary = {"settings": cfg, "repeats": summaries}
-    for split in ("val", "test"):
-        accuracies = [s[f"{split}_accuracy"] for s in summaries]
-        summary[f"{split}_accuracy_mean"] = statistics.mean(accuracies)
-        summary[f"{split}_accuracy_std"] = statistics.stdev(accuracies)
-        print(
-            f"{split} accuracy, {cfg['repeats']} seeds: {statistics.mean(accuracies):.1%} "
-            f"± {statistics.stdev(accuracies):.1%} (mean ± standard deviation)"
-        )
-    if processes()[0] == 0:  # under torchrun, the first process writes the files
-        text = json.dumps(summary, indent=2) + "\n"
-        (run_folder(cfg) / "summary.json").write_text(text, encoding="utf-8")
-    return summary
-
-
 # ----------------------------------------------------------------------------- logging / reporting
 
 
@@ -394,8 +362,7 @@ def start_wandb(cfg, resume_id=None):
     mode = os.environ.get("WANDB_MODE") or ("online" if has_credentials else "offline")
     options = {
         "project": cfg["wandb_project"],
-        "name": cfg["run_name"].replace("/", "-"),
-        "group": cfg["run_name"].split("/")[0] if cfg["repeats"] > 1 else None,  # the seeds'
+        "name": cfg["run_name"],
         "config": cfg,
         "id": resume_id,  # None: a new run
         "resume": "allow",
@@ -487,11 +454,13 @@ def predict(cfg, files):
             )
         except OSError as error:
             raise UserError(
-                f"{name} cannot be read ({error.strerror}): pass a text file, or - for standard input."
+                f"{name} cannot be read ({error.strerror}): pass a text file, or - for standard "
+                f"input."
             ) from None
         if not tokenize(text):
             raise UserError(
-                f"{source} has no text to classify: pass a file (or standard input) holding an article."
+                f"{source} has no text to classify: pass a file (or standard input) holding an "
+                f"article."
             )
         ids = text_transform(text, vocab, checkpoint["settings"]["max_len"])
         with torch.inference_mode():
@@ -537,6 +506,40 @@ def main(argv=None):
 # Below this line: the command line, checks of the input, stopping and resuming. The data, the
 # models and the training steps are all above.
 
+
+def train_repeats(cfg, resume=False):
+    """Train REPEATS times, seeds SEED, SEED+1, ..., in OUT_DIR/RUN_NAME/seed-N, and report the mean
+    and spread of accuracy. With --resume, a stopped seed carries on, and a finished one counts."""
+    if cfg["repeats"] == 1:
+        return train(cfg, load_resume_point(cfg) if resume else None)
+    summaries = []
+    for seed in range(cfg["seed"], cfg["seed"] + cfg["repeats"]):
+        repeat = dict(cfg, seed=seed, run_name=f"{cfg['run_name']}/seed-{seed}")
+        finished = run_folder(repeat) / "summary.json"
+        if resume and (run_folder(repeat) / "resume.pth").is_file():
+            summaries.append(train(repeat, load_resume_point(repeat)))
+        elif (
+            resume and finished.is_file() and json.loads(finished.read_text())["settings"] == repeat
+        ):
+            summaries.append(json.loads(finished.read_text()))  # trained with these very settings
+        else:
+            summaries.append(train(repeat))
+    summary = {"settings": cfg, "repeats": summaries}
+    for split in ("val", "test"):
+        accuracies = [s[f"{split}_accuracy"] for s in summaries]
+        summary[f"{split}_accuracy_mean"] = statistics.mean(accuracies)
+        summary[f"{split}_accuracy_std"] = statistics.stdev(accuracies)
+    print(
+        f"{cfg['repeats']} seeds, mean ± standard deviation: val accuracy "
+        f"{summary['val_accuracy_mean']:.1%} ± {summary['val_accuracy_std']:.1%}, test accuracy "
+        f"{summary['test_accuracy_mean']:.1%} ± {summary['test_accuracy_std']:.1%}"
+    )
+    if processes()[0] == 0:  # under torchrun, the first process writes the files
+        text = json.dumps(summary, indent=2) + "\n"
+        (run_folder(cfg) / "summary.json").write_text(text, encoding="utf-8")
+    return summary
+
+
 CHOICES = {
     "MODEL": ["bow", "lstm"],
     "OPTIMIZER": list(OPTIMIZERS),
@@ -545,7 +548,7 @@ CHOICES = {
 ALIASES = {"LEARNING_RATE": ["--lr"], "N_EPOCHS": ["--epochs"]}
 POSITIVE = ["LEARNING_RATE", "BATCH_SIZE", "EVAL_BATCH_SIZE", "N_EPOCHS", "EMBED_DIM"]
 POSITIVE += ["HIDDEN_DIM", "NUM_LAYERS", "MIN_FREQ", "REPEATS"]
-CHECKPOINT_FORMAT = "txt_classifier/2"
+CHECKPOINT_FORMAT = "txt_classifier/3"
 RESUME_FORMAT = "txt_classifier-resume/5"
 # What --resume may change: where the run lives and runs, and what it logs; not what it trains.
 RESUMABLE = [
@@ -576,8 +579,9 @@ def parse_settings(argv):
     """The settings {name: value} as the command line sets them, and its --predict and --resume."""
     source = Path(__file__).read_text(encoding="utf-8")
     comments = dict(re.findall(r"^([A-Z][A-Z0-9_]*) = .*?# (.*)$", source, re.MULTILINE))
-    description = __doc__.split("\n\n")[0]
-    parser = Parser(prog=Path(__file__).name, description=description, allow_abbrev=False)
+    parser = Parser(
+        prog=Path(__file__).name, description=__doc__.split("\n\n")[0], allow_abbrev=False
+    )
     for name, default in SETTINGS.items():
         kind = {"type": type(default), "choices": CHOICES.get(name)}
         if isinstance(default, bool):  # --bidirectional, or --bidirectional=True or False
@@ -667,24 +671,29 @@ def reading(csv_file):
         ) from None
 
 
-def check_labels(csv_file, frame, data_column, class_names=None):
+def check_rows(csv_file, frame, class_names=None):
     """Each row's label_idx as a tensor, and {label_idx: label}: the training split's own, or
-    `class_names` (the training split's), which every row must then agree with."""
-    if not {data_column, "label", "label_idx"} <= set(frame.columns):
+    `class_names` (the training split's), which every row must then agree with; every article
+    must hold text."""
+    if not {"article", "label", "label_idx"} <= set(frame.columns):
         raise UserError(
             f"{csv_file} has the columns {', '.join(frame.columns)}: its header must name "
-            f"{data_column}, label and label_idx."
+            f"article, label and label_idx."
         )
     if frame.empty:
         raise UserError(f"{csv_file} has no rows: every split needs at least one example.")
     training = class_names is None
     names = dict(class_names or {})  # label_idx -> label: the training split's, or these rows'
     problems = []
-    rows = zip(frame["label"].str.strip(), frame["label_idx"].str.strip(), strict=True)
-    for row, (label, index) in enumerate(rows, start=1):
+    columns = [frame[name].str.strip() for name in ("article", "label", "label_idx")]
+    for row, (article, label, index) in enumerate(zip(*columns, strict=True), start=1):
         # a class number is 2, or 2.0 as spreadsheets write it
         number = int(float(index)) if re.fullmatch(r"\d{1,9}(\.0*)?", index) else None
-        if not label or number is None:
+        if not article:
+            problems.append(
+                f"{csv_file} row {row}, column article: empty; give its text, or remove it."
+            )
+        elif not label or number is None:
             problems.append(
                 f"{csv_file} row {row}: label {label!r} with label_idx {index!r}: each row needs a "
                 f"class name and a class number, 0, 1, 2, ... one number per class."
@@ -702,40 +711,30 @@ def check_labels(csv_file, frame, data_column, class_names=None):
             f"{len(names)} classes they must be 0 to {len(names) - 1}."
         )
     if problems:
-        raise UserError("\n  ".join([f"{len(problems)} problem(s) with labels:", *problems]))
+        raise UserError("\n  ".join([f"{len(problems)} problem(s) with rows:", *problems]))
     return torch.tensor([int(float(index)) for index in frame["label_idx"]]), names
-
-
-def check_articles(csv_file, articles):
-    problems = [
-        f"{csv_file} row {row}, column article: empty; give the article's text or remove the row."
-        for row, article in enumerate(articles, start=1)
-        if not article.strip()
-    ]
-    if problems:
-        raise UserError("\n  ".join([f"{len(problems)} empty article(s):", *problems]))
-    return articles
 
 
 def check_stackable(dataset, batch_size):
     """Fail before training, not in it, when a batch of articles of their own lengths (MAX_LEN -1)
     cannot be stacked into one tensor."""
-    by_length = {len(ids): i for i, ids in enumerate(dataset.token_ids)}  # one article per length
+    one_of_each_length = {len(ids): ids for ids in dataset.token_ids}
     try:
-        default_collate([dataset[i] for i in list(by_length.values())[:batch_size]])
+        torch.stack(list(one_of_each_length.values())[:batch_size])
     except RuntimeError as error:
         raise UserError(
-            f"cannot stack a batch of articles of {len(by_length)} different lengths ("
-            f"{min(by_length)} to {max(by_length)} tokens): a tensor batch needs equal lengths, and "
-            f"MAX_LEN = -1 turns padding off. Set --max_len (e.g. 1024) to pad, or --batch_size 1 "
-            f"in one process. (PyTorch said: {str(error).splitlines()[0]})"
+            f"cannot stack a batch of articles of {len(one_of_each_length)} different lengths "
+            f"({min(one_of_each_length)} to {max(one_of_each_length)} tokens): a tensor batch "
+            f"needs equal lengths, and MAX_LEN = -1 turns padding off. Set --max_len (e.g. 1024) "
+            f"to pad, or --batch_size 1 in one process. (PyTorch said: "
+            f"{str(error).splitlines()[0]})"
         ) from None
 
 
 def by_length(lengths, batch_size):
-    """Evaluation batches: the articles in order of length, so that the LSTM reads little padding."""
-    order = torch.tensor(lengths).argsort(stable=True).tolist()
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    """Evaluation batches: the articles in order of length, so the LSTM reads little padding."""
+    order = torch.tensor(lengths).argsort(stable=True)
+    return [batch.tolist() for batch in order.split(batch_size)]
 
 
 def pick_device(name):  # "auto": a GPU (cuda or mps) when PyTorch finds one, else the CPU
@@ -808,8 +807,8 @@ def load_resume_point(cfg):
         readable = False
     if not readable:
         raise UserError(
-            f"nothing to resume at {path} (a run writes it after each epoch, and removes it when it "
-            f"ends): check --run_name and --out_dir, or start a new run without --resume."
+            f"nothing to resume at {path} (a run writes it after each epoch, and removes it when "
+            f"it ends): check --run_name and --out_dir, or start a new run without --resume."
         )
     saved = point["settings"]
     current = cfg | {"processes": processes()[1]}
@@ -899,15 +898,16 @@ def load_checkpoint(path):
     """(model, vocabulary, checkpoint) as a run saved them, or a UserError saying why not."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        vocab = checkpoint["vocab"]
-        model = build_model(checkpoint["settings"], vocab, len(checkpoint["class_names"]))
+        model = build_model(
+            checkpoint["settings"], checkpoint["vocab"], len(checkpoint["class_names"])
+        )
         model.load_state_dict(checkpoint["model_state"])
     except Exception:
         raise UserError(
             f"no model saved by {Path(__file__).name} at {path}: train one first, or pass the "
             f"--run_name (and --out_dir) it was trained under."
         ) from None
-    return model.eval(), vocab, checkpoint
+    return model.eval(), checkpoint["vocab"], checkpoint
 
 
 if __name__ == "__main__":

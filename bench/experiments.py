@@ -2,8 +2,10 @@
 
     python bench/experiments.py                 # both scripts' course experiments
     python bench/experiments.py --only txt      # or img
-    python bench/experiments.py --only img-seeds   # the CNN in fp32 / auto precision / with AUGMENT, 3 seeds each
-    python bench/experiments.py --only img-precision   # one CNN epoch, MIXED_PRECISION auto against off, timed
+    python bench/experiments.py --only img-seeds   # the CNN in fp32 / auto precision / with
+                                                   # AUGMENT, 3 seeds each
+    python bench/experiments.py --only img-precision   # one CNN epoch, MIXED_PRECISION auto
+                                                       # against off, timed
 
 Each experiment is the command shown in the README, run as a separate process in --workdir
 (wandb disabled, so nothing is uploaded), timed end to end; the figures come from the run's
@@ -108,8 +110,9 @@ def print_image_table(results):
     for name, r in results.items():
         s = r["summary"]
         print(
-            f"| {name} | `{r['command']}` | {s['num_parameters']:,} | {fraction(s['train_accuracy'])} | "
-            f"{fraction(s['val_accuracy'])} | {fraction(s['test_accuracy'])} | {r['wall_seconds']:.0f} |"
+            f"| {name} | `{r['command']}` | {s['num_parameters']:,} | "
+            f"{fraction(s['train_accuracy'])} | {fraction(s['val_accuracy'])} | "
+            f"{fraction(s['test_accuracy'])} | {r['wall_seconds']:.0f} |"
         )
     print("\nPer epoch, baseline (neural-the-narwhal):")
     for line in results["neural-the-narwhal"]["epochs"]:
@@ -166,7 +169,8 @@ def print_seeded_table(results):
             f"{mean_std([r['wall_seconds'] for r in runs])[0]:.0f} |"
         )
         print(
-            f"    per seed, test: {', '.join(fraction(r['summary']['test_accuracy']) for r in runs)}"
+            "    per seed, test: "
+            f"{', '.join(fraction(r['summary']['test_accuracy']) for r in runs)}"
         )
 
 
@@ -211,13 +215,15 @@ def main():
         }
         everything["img-precision"] = results
         print(
-            "\n| run | command | precision | test acc | wall time (s) | training and evaluation (s) |"
+            "\n| run | command | precision | test acc | wall time (s) | "
+            "training and evaluation (s) |"
         )
         print("|---|---|---|---|---|---|")
         for name, r in results.items():
             s = r["summary"]
             print(
-                f"| {name} | `{r['command']}` | {s['mixed_precision']} | {fraction(s['test_accuracy'])} | "
+                f"| {name} | `{r['command']}` | {s['mixed_precision']} | "
+                f"{fraction(s['test_accuracy'])} | "
                 f"{r['wall_seconds']:.0f} | {s['seconds']:.1f} |"
             )
         auto, off = (results[name]["summary"]["seconds"] for name in results)

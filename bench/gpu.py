@@ -1,11 +1,12 @@
-"""The GPU check: both scripts' default runs and their CNN and LSTM runs on a CUDA GPU, MIXED_PRECISION "auto".
+"""The GPU check: both scripts' default runs and their CNN and LSTM runs on a CUDA GPU,
+MIXED_PRECISION "auto".
 
     python bench/gpu.py              # on a machine with CUDA: about ten minutes on one GPU
     python bench/gpu.py --epochs 2   # quicker
 
 For each run: the precision "auto" chose, seconds per epoch, peak GPU memory and test accuracy; on a
-machine with two GPUs or more, the same again as one run over two GPUs under torchrun (NCCL). Each run is
-a separate process with wandb disabled, on the sample data, writing to a temporary folder.
+machine with two GPUs or more, the same again as one run over two GPUs under torchrun (NCCL). Each
+run is a separate process with wandb disabled, on the sample data, writing to a temporary folder.
 """
 
 import argparse
@@ -30,8 +31,8 @@ RUNS = [
 
 
 def one(script, args):
-    """Run inside the measured process (alone, or each process under torchrun): the script's main(), then its peak
-    GPU memory, printed by the first process only."""
+    """Run inside the measured process (alone, or each process under torchrun): the script's main(),
+    then its peak GPU memory, printed by the first process only."""
     sys.path.insert(0, str(ROOT))
     module = __import__(script.removesuffix(".py"))
     code = module.main(args)
@@ -79,13 +80,18 @@ def measure(script, args, epochs, folder, gpus):
         env={**os.environ, "WANDB_MODE": "disabled"},
     )
     if done.returncode != 0:
-        return f"| {script} {' '.join(args)} | {gpus} | failed: {(done.stderr.strip().splitlines() or ['?'])[-1]} |"
+        return (
+            f"| {script} {' '.join(args)} | {gpus} | failed: "
+            f"{(done.stderr.strip().splitlines() or ['?'])[-1]} |"
+        )
     summary = json.loads((Path(folder) / "runs" / name / "summary.json").read_text())
     precision = re.search(r"mixed precision: (\S+)", done.stdout)
     peak = json.loads(done.stdout.split("peak ")[-1].splitlines()[0])
     return (
-        f"| {script} {' '.join(args)} | {gpus} | {precision.group(1) if precision else 'off (text)'} | "
-        f"{summary['seconds'] / epochs:.2f} | {peak['gigabytes']:.2f} | {summary['test_accuracy']:.1%} | "
+        f"| {script} {' '.join(args)} | {gpus} | "
+        f"{precision.group(1) if precision else 'off (text)'} | "
+        f"{summary['seconds'] / epochs:.2f} | {peak['gigabytes']:.2f} | "
+        f"{summary['test_accuracy']:.1%} | "
         f"{time.time() - started:.0f} |"
     )
 
@@ -106,7 +112,8 @@ def main():
         f"{'.'.join(map(str, torch.cuda.get_device_capability()))}, torch {torch.__version__}"
     )
     print(
-        "| run | GPUs | precision | seconds per epoch | peak GPU memory (GB) | test accuracy | wall time (s) |"
+        "| run | GPUs | precision | seconds per epoch | peak GPU memory (GB) | test accuracy | "
+        "wall time (s) |"
     )
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:

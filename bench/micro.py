@@ -2,7 +2,8 @@
 
     python bench/micro.py             # about seven minutes on a 2-core CPU
     python bench/micro.py --compile   # also torch.compile on the CNN (adds a minute)
-    python bench/micro.py --emulated-bf16   # only the CNN step with oneDNN capped at AVX2: fp32 against bf16
+    python bench/micro.py --emulated-bf16   # only the CNN step with oneDNN capped at AVX2: fp32
+                                            # against bf16
 
 Prints: start-up import costs; decoding in threads against processes; reduced-size JPEG
 decoding (time and how much it changes the 256-pixel crop); what this CPU reports about bf16
@@ -61,7 +62,7 @@ def decoding(folder):
     for fast in (False, True):
         with ThreadPoolExecutor(2) as threads:
             started = time.perf_counter()
-            list(threads.map(lambda p: decode_one(p, fast), paths))
+            list(threads.map(lambda p, fast=fast: decode_one(p, fast), paths))
             per_picture[("threads", fast)] = (time.perf_counter() - started) / len(paths)
         with ProcessPoolExecutor(2) as processes:
             list(processes.map(decode_one, paths[:2], [fast] * 2))  # start the workers first
@@ -71,11 +72,13 @@ def decoding(folder):
     full = torch.stack([decode_one(p, False) for p in paths]).float()
     reduced = torch.stack([decode_one(p, True) for p in paths]).float()
     print(
-        f"decode 1024-px JPEG to 256 crop, 2 threads: {per_picture['threads', False] * 1000:.1f} ms a picture, "
+        "decode 1024-px JPEG to 256 crop, 2 threads: "
+        f"{per_picture['threads', False] * 1000:.1f} ms a picture, "
         f"2 processes: {per_picture['processes', False] * 1000:.1f} ms"
     )
     print(
-        f"reduced-size decoding (FAST_DECODE), 2 threads: {per_picture['threads', True] * 1000:.1f} ms a picture; "
+        "reduced-size decoding (FAST_DECODE), 2 threads: "
+        f"{per_picture['threads', True] * 1000:.1f} ms a picture; "
         f"mean change {(full - reduced).abs().mean().item():.2f}/255"
     )
 
@@ -131,8 +134,9 @@ def evaluation(model_name, autocast=False, channels_last=False):
 
 
 def one_measurement(spec):
-    """Run by precision_table in a child process: print {"train": s, "eval": s} for one case (at 64 pixels:
-    {"train": s} only, as on a CPU without native bf16 a 256-pixel bf16 step takes most of a minute)."""
+    """Run by precision_table in a child process: print {"train": s, "eval": s} for one case (at 64
+    pixels: {"train": s} only, as on a CPU without native bf16 a 256-pixel bf16 step takes most of a
+    minute)."""
     model, precision, layout, *small = spec.split(",")
     bf16, channels_last = precision == "bf16", layout == "channels_last"
     if small:
@@ -168,7 +172,8 @@ def precision_table():
         ("mlp", "bf16", "plain"),
     ]
     print(
-        "| oneDNN instruction sets | model | precision | layout | training step, batch 8 (s) | evaluation, batch 64 (s) |"
+        "| oneDNN instruction sets | model | precision | layout | training step, batch 8 (s) | "
+        "evaluation, batch 64 (s) |"
     )
     print("|---|---|---|---|---|---|")
     for isa in ("all (as the scripts run)", "AVX512_CORE_BF16", "AVX512_CORE"):
@@ -197,8 +202,8 @@ def precision_table():
 
 
 def emulated_bf16():
-    """The CNN's training step at 64 pixels, batch 8, with oneDNN capped at AVX2 (as on most laptops, which have
-    no native bf16): fp32 against emulated bf16."""
+    """The CNN's training step at 64 pixels, batch 8, with oneDNN capped at AVX2 (as on most
+    laptops, which have no native bf16): fp32 against emulated bf16."""
     for precision in ("fp32", "bf16"):
         done = subprocess.run(
             [sys.executable, __file__, "--one", f"cnn,{precision},plain,64"],
@@ -300,9 +305,10 @@ def main():
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     plain = import_seconds("torch")
     print(
-        f"start-up: import torch {plain:.1f} s; torchvision.transforms.v2 (imported when decoding) adds "
-        f"{import_seconds('torch, torchvision.transforms.v2') - plain:.1f} s; torch._dynamo "
-        f"(imported when the first optimiser is made) adds {import_seconds('torch, torch._dynamo') - plain:.1f} s"
+        f"start-up: import torch {plain:.1f} s; torchvision.transforms.v2 (imported when decoding) "
+        f"adds {import_seconds('torch, torchvision.transforms.v2') - plain:.1f} s; torch._dynamo "
+        "(imported when the first optimiser is made) adds "
+        f"{import_seconds('torch, torch._dynamo') - plain:.1f} s"
     )
     with tempfile.TemporaryDirectory() as folder:
         decoding(Path(folder))
@@ -312,11 +318,13 @@ def main():
         f"foreach: {training_step('mlp', fused=False):.3f} s"
     )
     print(
-        f"7x7 convolution 128->128 at 64x64, batch 8, forward+backward: fp32 {convolution(torch.float32):.3f} s, "
+        "7x7 convolution 128->128 at 64x64, batch 8, forward+backward: "
+        f"fp32 {convolution(torch.float32):.3f} s, "
         f"bf16 {convolution(torch.bfloat16):.3f} s"
     )
     print(
-        f"LSTM 64->64, 32 articles of up to 1,024 tokens, forward+backward: packed {lstm(True):.3f} s, "
+        "LSTM 64->64, 32 articles of up to 1,024 tokens, forward+backward: "
+        f"packed {lstm(True):.3f} s, "
         f"one fused call {lstm(False):.3f} s"
     )
     print(

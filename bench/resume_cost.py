@@ -1,13 +1,14 @@
-"""What saving a resume point after every epoch costs the 100-million-parameter MLP, against a default run.
+"""What saving a resume point after every epoch costs the 100-million-parameter MLP, against a
+default run.
 
     python bench/resume_cost.py               # SGD and Adam; about eight minutes on a 2-core CPU
     python bench/resume_cost.py --no-runs     # only time the saves (seconds)
 
-A resume point holds the weights and the optimiser's state (none for plain SGD, two tensors per weight
-for Adam): 0.4 and 1.2 GB for the MLP. The script times img_classifier.save_resume_point itself, on the
-MLP after one optimiser step, then (unless --no-runs) the course's default run, `python img_classifier.py`
-(5 epochs, one save after each), and the same with --optimizer adam, each in its own process with wandb
-disabled, and prints the five saves as a share of each run's time.
+A resume point holds the weights and the optimiser's state (none for plain SGD, two tensors per
+weight for Adam): 0.4 and 1.2 GB for the MLP. The script times img_classifier.save_resume_point
+itself, on the MLP after one optimiser step, then (unless --no-runs) the course's default run,
+`python img_classifier.py` (5 epochs, one save after each), and the same with --optimizer adam, each
+in its own process with wandb disabled, and prints the five saves as a share of each run's time.
 """
 
 import argparse
@@ -81,10 +82,12 @@ def main():
     parser.add_argument("--no-runs", action="store_true", help="only time the saves")
     args = parser.parse_args()
     print(
-        f"CPU: {getattr(torch.cpu, 'get_capabilities', dict)().get('cpu_name', 'unknown')}, {os.cpu_count()} cores, torch {torch.__version__}"
+        f"CPU: {getattr(torch.cpu, 'get_capabilities', dict)().get('cpu_name', 'unknown')}, "
+        f"{os.cpu_count()} cores, torch {torch.__version__}"
     )
     print(
-        "| optimiser | resume point | one save (s) | default run, 5 epochs (s) | five saves, share of the run |"
+        "| optimiser | resume point | one save (s) | default run, 5 epochs (s) | "
+        "five saves, share of the run |"
     )
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
@@ -93,7 +96,8 @@ def main():
             run, summary = default_run_seconds(name, folder) if not args.no_runs else (None, None)
             share = f"{5 * seconds / run:.1%}" if run else "-"
             print(
-                f"| {name} | {size / 1e9:.2f} GB | {seconds:.2f} | {f'{run:.0f}' if run else '-'} | {share} |",
+                f"| {name} | {size / 1e9:.2f} GB | {seconds:.2f} | "
+                f"{f'{run:.0f}' if run else '-'} | {share} |",
                 flush=True,
             )
 

@@ -5,13 +5,13 @@
     python bench/speed.py --only lstm,bilstm # the bidirectional LSTM's cost against one direction
     python bench/speed.py --epochs 1         # quicker, fewer epochs everywhere
 
-Images: the sample pictures are re-encoded as course-like JPEGs (shorter side 1024 pixels,
-with fine grain so that they decode as slowly as generated pictures do) in --workdir, then
-img_classifier.py and bench/naive_img.py train the same model on them. Text: txt_classifier.py against bench/naive_txt.py on the sample articles ("bilstm": the
-bidirectional LSTM, compared with the one-direction LSTM run of the same script). Each run is
-a separate process with wandb disabled; the script reports wall time end to end and per
-epoch, peak memory, test accuracy, and the images per second of preprocessing (decode,
-resize, crop). It writes a Markdown table to stdout and
+Images: the sample pictures are re-encoded as course-like JPEGs (shorter side 1024 pixels, with fine
+grain so that they decode as slowly as generated pictures do) in --workdir, then img_classifier.py
+and bench/naive_img.py train the same model on them. Text: txt_classifier.py against
+bench/naive_txt.py on the sample articles ("bilstm": the bidirectional LSTM, compared with the
+one-direction LSTM run of the same script). Each run is a separate process with wandb disabled; the
+script reports wall time end to end and per epoch, peak memory, test accuracy, and the images per
+second of preprocessing (decode, resize, crop). It writes a Markdown table to stdout and
 everything to WORKDIR/results.json.
 """
 
@@ -62,7 +62,7 @@ def build_course_like_images(workdir):
         (data / source.parent.name).mkdir(parents=True, exist_ok=True)
         jobs.append((source, data / source.parent.name / source.name))
     with ProcessPoolExecutor() as pool:
-        list(pool.map(course_like, *zip(*jobs), chunksize=16))
+        list(pool.map(course_like, *zip(*jobs, strict=True), chunksize=16))
     return data
 
 
@@ -90,7 +90,7 @@ def run(command, cwd):
 def epoch_seconds(result):
     times = [t for t, line in result["lines"] if line.startswith("epoch ")]
     return [
-        round(b - a, 2) for a, b in zip(times, times[1:])
+        round(b - a, 2) for a, b in zip(times, times[1:], strict=True)
     ]  # the first epoch also holds start-up
 
 
@@ -270,7 +270,8 @@ def main():
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(
-        f"CPU: {os.cpu_count()} cores; torch threads: {__import__('torch').get_num_threads()}; workdir {args.workdir}"
+        f"CPU: {os.cpu_count()} cores; torch threads: {__import__('torch').get_num_threads()}; "
+        f"workdir {args.workdir}"
     )
     all_results = {}
     for name in args.only.split(","):

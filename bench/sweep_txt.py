@@ -1,9 +1,12 @@
-"""Choose txt_classifier.py's defaults on the sample's validation split: sweep the settings that matter.
+"""Choose txt_classifier.py's defaults on the sample's validation split: sweep the settings that
+matter.
 
-    python bench/sweep_txt.py                  # bag of words and LSTM, 3 seeds each (about 70 minutes, 2-core CPU)
+    python bench/sweep_txt.py                  # bag of words and LSTM, 3 seeds each (about 70
+                                               # minutes, 2-core CPU)
     python bench/sweep_txt.py --model bow      # one model
     python bench/sweep_txt.py --seeds 5
-    python bench/sweep_txt.py --base learning_rate=0.01 embed_dim=128 min_freq=1 unk_dropout=0.1   # around the defaults
+    # around the defaults:
+    python bench/sweep_txt.py --base learning_rate=0.01 embed_dim=128 min_freq=1 unk_dropout=0.1
 
 Starting from a base configuration, it first sweeps optimiser and learning rate, takes the best
 as the new base, then varies one setting at a time around it (epochs, embedding size, batch
@@ -111,7 +114,9 @@ def neighbourhood(model, seeds, workdir, rows, base):
 def neighbours(setting, values, base):
     for value in values:
         changes = (
-            dict(zip(("min_freq", "unk_dropout"), value)) if setting == "unk" else {setting: value}
+            dict(zip(("min_freq", "unk_dropout"), value, strict=True))
+            if setting == "unk"
+            else {setting: value}
         )
         if not all(base.get(k) == v for k, v in changes.items()):
             yield changes
@@ -149,7 +154,7 @@ def sweep(model, seeds, workdir, rows):
         best[setting] = (results[(optimizer, lr)], {})
         for value in values:
             changes = (
-                dict(zip(("min_freq", "unk_dropout"), value))
+                dict(zip(("min_freq", "unk_dropout"), value, strict=True))
                 if setting == "unk"
                 else {setting: value}
             )
@@ -166,7 +171,9 @@ def sweep(model, seeds, workdir, rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=["bow", "lstm"], action="append", help="default: both")
+    parser.add_argument(
+        "--model", choices=["bow", "lstm"], action="append", help="default: bow, lstm"
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pytorch-foundations-sweep"
@@ -182,7 +189,8 @@ def main():
     args.workdir.mkdir(parents=True, exist_ok=True)
     rows = []
     print(
-        f"Validation accuracy, mean ± std over {args.seeds} seeds (sample data, validation split only)."
+        f"Validation accuracy, mean ± std over {args.seeds} seeds "
+        "(sample data, validation split only)."
     )
     print("| model | varied | settings | val accuracy |\n|---|---|---|---|")
     base = {

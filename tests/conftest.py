@@ -1,12 +1,17 @@
 """Shared helpers: small slices of the sample data, and running a script the way a user does."""
 
+import contextlib
 import csv
+import importlib
+import io
 import os
 import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from unittest.mock import patch
 
 import pytest
 
@@ -29,8 +34,9 @@ def write_csv_rows(path, rows, fieldnames=None):
 
 
 def ctrl_c_works():
-    """Popen's preexec_fn for a run the test stops with Ctrl-C (SIGINT): a shell starts background jobs with SIGINT
-    ignored, their children inherit that, and Python then never raises KeyboardInterrupt. A terminal's run has it."""
+    """Popen's preexec_fn for a run the test stops with Ctrl-C (SIGINT): a shell starts background
+    jobs with SIGINT ignored, their children inherit that, and Python then never raises
+    KeyboardInterrupt. A terminal's run has it."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
@@ -48,6 +54,22 @@ def run_script(script, *args, cwd, env=None, timeout=600, **kwargs):
         stdin=kwargs.pop("stdin", subprocess.DEVNULL),
         **kwargs,
     )
+
+
+def run_in_process(script, *args, cwd, env=None, stdin=""):
+    """What run_script gives, from the script's main() called in this process (wandb disabled
+    unless `env` says otherwise): a new interpreter takes seconds to import torch."""
+    module = importlib.import_module(script.removesuffix(".py"))
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        contextlib.chdir(cwd),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        patch.dict(os.environ, {"WANDB_MODE": "disabled", **(env or {})}),
+        patch.object(sys, "stdin", io.StringIO(stdin)),
+    ):
+        code = module.main([str(arg) for arg in args])
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def image_slice(folder, per_split):

@@ -1,6 +1,6 @@
-"""Run a script's main() as its command line would, saving each process's parameters after every epoch to
-parameters-<rank>.pt, and noting in writes-<rank>.txt each call that saves the model or the resume point (run alone, or by
-torchrun: a test helper for test_distributed.py)."""
+"""Run a script's main() as its command line would, saving each process's parameters after every
+epoch to parameters-<rank>.pt, and noting in writes-<rank>.txt each call that saves the model or the
+resume point (run alone, or by torchrun: a test helper for test_distributed.py)."""
 
 import importlib
 import sys

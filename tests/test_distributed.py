@@ -170,7 +170,7 @@ def test_repeats_predictions_and_a_folder_that_cannot_be_claimed_under_torchrun(
     assert repeats.returncode == 0, repeats.stdout[-2000:] + repeats.stderr[-3000:]
     summary = json.loads((tmp_path / "runs" / "txt-classifier" / "summary.json").read_text())
     assert [run["settings"]["seed"] for run in summary["repeats"]] == [0, 1]
-    assert repeats.stdout.count("val accuracy, 2 seeds") == 1
+    assert repeats.stdout.count("2 seeds, mean ± standard deviation") == 1
     (tmp_path / "article.txt").write_text("The council met on Tuesday.", encoding="utf-8")
     predicted = torchrun(
         tmp_path,
@@ -204,7 +204,7 @@ def test_more_processes_than_gpus_is_one_line(tmp_path):
     assert done.stderr.count("has 1 GPU(s): pass torchrun --nproc_per_node=1") == 2
 
 
-# ----------------------------------------------------------------------------- wandb sweeps and artifacts
+# ----------------------------------------------------------------------- wandb sweeps and artifacts
 
 
 @pytest.mark.parametrize("sweep, script", [("sweeps/img.yaml", ic), ("sweeps/txt.yaml", tc)])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import DATA, ROOT, read_csv_rows, run_script, write_csv_rows
+from conftest import DATA, ROOT, read_csv_rows, run_in_process, write_csv_rows
 from PIL import Image
 
 import img_classifier as ic
@@ -46,7 +46,7 @@ def test_the_plain_path_is_the_course_preprocessing():
     ours = ic.normalize(
         torch.stack([ic.load_image(path, 64, fast_decode=False) for path in paths]), False
     )
-    for path, x in zip(paths, ours):
+    for path, x in zip(paths, ours, strict=True):
         with Image.open(path) as img:
             torch.testing.assert_close(
                 x, course(img.convert("RGB")), atol=1e-6, rtol=0, msg=str(path)
@@ -91,7 +91,7 @@ def test_streaming_gives_the_same_items_as_the_store(tmp_path):
 def test_a_run_over_budget_streams_and_scores_the_same(small_images):
     """MEMORY_BUDGET_GB too small for the store: DataLoader workers decode instead, same numbers."""
     args = ["--n_epochs", 1, "--img_size", 64, "--log_images=False"]
-    stored = run_script(
+    stored = run_in_process(
         "img_classifier.py",
         *args,
         "--run_name",
@@ -99,7 +99,7 @@ def test_a_run_over_budget_streams_and_scores_the_same(small_images):
         cwd=small_images,
         env={"WANDB_MODE": "disabled"},
     )
-    streamed = run_script(
+    streamed = run_in_process(
         "img_classifier.py",
         *args,
         "--run_name",
@@ -210,7 +210,7 @@ def test_fast_path_scores_exactly_what_the_course_starter_way_does(small_images)
     """bench/naive_img.py decodes every picture on every access, one at a time; with FAST_DECODE
     off the fast path must train the very same model."""
     common = ["--n_epochs", 2, "--img_size", 64, "--data_dir", small_images / "data"]
-    fast = run_script(
+    fast = run_in_process(
         "img_classifier.py",
         *common,
         "--fast_decode=False",
@@ -225,7 +225,6 @@ def test_fast_path_scores_exactly_what_the_course_starter_way_does(small_images)
         cwd=small_images,
         capture_output=True,
         text=True,
-        timeout=600,
     )
     assert fast.returncode == 0 and naive.returncode == 0, (
         fast.stderr[-2000:] + naive.stderr[-2000:]

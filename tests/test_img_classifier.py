@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import wandb
-from conftest import ROOT, run_script, write_csv_rows
+from conftest import ROOT, run_in_process, run_script, write_csv_rows
 from PIL import Image
 from wandb_records import offline_runs, run_named
 
@@ -54,8 +54,8 @@ def test_grayscale_is_the_luma_of_the_picture_and_the_models_adapt():
     )  # a red, a green and a white pixel
     x = ic.normalize(images, grayscale=True)
     assert x.shape == (3, 1, 1, 1)
-    # Luma 0.2989 R + 0.587 G + 0.114 B (torchvision's; white is 0.9999), normalised by the luma of ImageNet's
-    # mean and spread, with ITU-R 601's weights (0.299, 0.587, 0.114).
+    # Luma 0.2989 R + 0.587 G + 0.114 B (torchvision's; white is 0.9999), normalised by the luma of
+    # ImageNet's mean and spread, with ITU-R 601's weights (0.299, 0.587, 0.114).
     mean = 0.299 * 0.485 + 0.587 * 0.456 + 0.114 * 0.406
     std = 0.299 * 0.229 + 0.587 * 0.224 + 0.114 * 0.225
     assert (ic.GRAY_MEAN, ic.GRAY_STD) == pytest.approx((mean, std), abs=1e-6)
@@ -256,7 +256,8 @@ def test_exif_orientation_is_applied_when_decoding(tmp_path):
 
 
 def one_epoch_and_an_evaluation(cfg, images):
-    """What the model is given in one training pass and one evaluation over `images` (batches of 3)."""
+    """What the model is given in one training pass and one evaluation over `images` (batches of
+    3)."""
     dataset = torch.utils.data.TensorDataset(images, torch.zeros(len(images), dtype=torch.long))
     dataset.labels = dataset.tensors[1]
     loader = torch.utils.data.DataLoader(dataset, batch_size=3)
@@ -427,7 +428,9 @@ def test_test_accuracy_reported_logged_and_saved_is_the_saved_models_own(trained
     ).view(1, 3, 1, 1)
     with torch.inference_mode():
         predicted = model.eval()(pictures).argmax(1).tolist()
-    accuracy = sum(p == int(row["label_idx"]) for p, row in zip(predicted, rows)) / len(rows)
+    accuracy = sum(
+        p == int(row["label_idx"]) for p, row in zip(predicted, rows, strict=True)
+    ) / len(rows)
     summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
     logged = [row for row in run_named(folder, "e2e")["history"] if "epoch" in row][-1]
     assert summary["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)  # one picture is 0.11
@@ -480,13 +483,15 @@ def test_captions_are_the_models_verdicts_on_the_pictures_shown(trained):
     captions = next(row for row in run_named(folder, "e2e")["history"] if "epoch" in row)[
         "predictions/test/captions"
     ]
-    assert captions == [f"{names[p]} / {names[t]}" for p, t in zip(predicted, test.labels.tolist())]
+    assert captions == [
+        f"{names[p]} / {names[t]}" for p, t in zip(predicted, test.labels.tolist(), strict=True)
+    ]
 
 
 def test_one_epoch_of_the_cnn_with_adam_end_to_end(small_images, tmp_path):
     """The course's second model with another optimiser: trains, and the saved model scores what
     the run reported (measured in the precision the run chose)."""
-    result = run_script(
+    result = run_in_process(
         "img_classifier.py",
         "--n_epochs",
         1,
@@ -523,7 +528,7 @@ def test_one_epoch_of_the_cnn_with_adam_end_to_end(small_images, tmp_path):
 
 def test_same_seed_same_numbers(trained):
     folder, _ = trained
-    again = run_script(
+    again = run_in_process(
         "img_classifier.py",
         "--n_epochs",
         1,
@@ -554,7 +559,7 @@ def predicted_shares(line):
 def test_predict_prints_what_the_model_computes_for_the_picture(trained):
     folder, _ = trained
     pictures = sorted(Path(folder, "data", "parrot").glob("*.jpg"))[:2]
-    result = run_script(
+    result = run_in_process(
         "img_classifier.py", "--run_name", "e2e", "--predict", *pictures, cwd=folder
     )
     assert result.returncode == 0, result.stderr
@@ -562,11 +567,13 @@ def test_predict_prints_what_the_model_computes_for_the_picture(trained):
     images = torch.stack([ic.load_image(p, 256) for p in pictures])
     with torch.inference_mode():
         probabilities = model(ic.normalize(images, grayscale=False)).softmax(1)
-    for line, picture, expected in zip(result.stdout.strip().splitlines(), pictures, probabilities):
+    for line, picture, expected in zip(
+        result.stdout.strip().splitlines(), pictures, probabilities, strict=True
+    ):
         names = checkpoint["class_names"]
         assert line.startswith(f"{picture}: {names[expected.argmax()]} (")
         assert predicted_shares(line) == pytest.approx(
-            {n: 100 * p for n, p in zip(names, expected.tolist())}, abs=0.051
+            {n: 100 * p for n, p in zip(names, expected.tolist(), strict=True)}, abs=0.051
         )
 
 
@@ -588,7 +595,7 @@ def test_logged_pictures_are_the_inputs_made_viewable(trained):
         store = ic.CsvImageDataset(folder / "data" / f"img_{split}.csv").images
         pictures = logged_pictures(folder, "e2e", split)
         assert len(pictures) == min(len(store), 64)
-        for picture, stored in zip(pictures, store):
+        for picture, stored in zip(pictures, store, strict=True):
             assert np.array_equal(picture, stored.permute(1, 2, 0).numpy())
 
 
@@ -611,14 +618,14 @@ def test_logged_grayscale_pictures_are_the_one_channel_inputs(small_images, tmp_
     luma = (store * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1)  # Pillow's "L"
     pictures = logged_pictures(tmp_path, "gray", "test")
     assert len(pictures) == 9 and all(p.shape == (32, 32) for p in pictures)  # one channel: mode L
-    for picture, expected in zip(pictures, luma):
+    for picture, expected in zip(pictures, luma, strict=True):
         assert np.abs(picture.astype(float) - expected.numpy()).max() <= 0.5 + 1e-4
     # --predict on the grayscale model turns the picture to one channel, as training did.
     model, checkpoint = ic.load_checkpoint(tmp_path / "runs" / "gray" / "model.pth")
     test = ic.CsvImageDataset(small_images / "data" / "img_test.csv", 32)
     with torch.inference_mode():
         evaluated = model(ic.normalize(test.images, grayscale=True)).softmax(1)
-    predicted = run_script(
+    predicted = run_in_process(
         "img_classifier.py",
         "--run_name",
         "gray",
@@ -627,9 +634,10 @@ def test_logged_grayscale_pictures_are_the_one_channel_inputs(small_images, tmp_
         cwd=tmp_path,
     )
     assert predicted.returncode == 0, predicted.stderr
-    for line, expected in zip(predicted.stdout.strip().splitlines(), evaluated):
+    for line, expected in zip(predicted.stdout.strip().splitlines(), evaluated, strict=True):
         assert predicted_shares(line) == pytest.approx(
-            {n: 100 * p for n, p in zip(checkpoint["class_names"], expected.tolist())}, abs=0.051
+            {n: 100 * p for n, p in zip(checkpoint["class_names"], expected.tolist(), strict=True)},
+            abs=0.051,
         )
 
 
@@ -649,7 +657,7 @@ def test_confusion_matrix_in_wandb_counts_the_test_predictions(trained):
         predictions = model(ic.normalize(test.images, grayscale=False)).argmax(1)
     names = checkpoint["class_names"]
     expected = {(a, p): 0 for a in names for p in names}
-    for t, p in zip(test.labels.tolist(), predictions.tolist()):
+    for t, p in zip(test.labels.tolist(), predictions.tolist(), strict=True):
         expected[names[t], names[p]] += 1
     assert logged == expected
 
@@ -657,7 +665,7 @@ def test_confusion_matrix_in_wandb_counts_the_test_predictions(trained):
 def test_predict_turns_a_sideways_photo_upright(trained, tmp_path):
     folder, _ = trained
     sideways, upright = sideways_photo(tmp_path)
-    result = run_script(
+    result = run_in_process(
         "img_classifier.py", "--run_name", "e2e", "--predict", sideways, upright, cwd=folder
     )
     assert result.returncode == 0, result.stderr
@@ -668,7 +676,7 @@ def test_predict_turns_a_sideways_photo_upright(trained, tmp_path):
 def test_predict_on_a_file_that_is_not_a_picture(trained, tmp_path):
     folder, _ = trained
     (tmp_path / "notapicture.jpg").write_text("hello")
-    result = run_script(
+    result = run_in_process(
         "img_classifier.py",
         "--run_name",
         "e2e",
@@ -682,7 +690,7 @@ def test_predict_on_a_file_that_is_not_a_picture(trained, tmp_path):
 
 
 def test_predict_without_a_trained_model_says_what_to_do(tmp_path):
-    result = run_script(
+    result = run_in_process(
         "img_classifier.py", "--run_name", "never-trained", "--predict", "x.jpg", cwd=tmp_path
     )
     assert (

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import ROOT, ctrl_c_works, image_slice, run_script, text_slice
+from conftest import ROOT, ctrl_c_works, image_slice, run_in_process, text_slice
 
 import img_classifier as ic
 import txt_classifier as tc
@@ -116,7 +116,7 @@ def test_resume_with_the_default_epochs_and_with_nothing_left(script, data, args
     (image_slice if script == "img_classifier.py" else text_slice)(tmp_path, data)
     args = [*args, "--run_name", "r"]
     stop_after(script, tmp_path, [*args, "--n_epochs", 3], "epoch 1/3")
-    nothing = run_script(
+    nothing = run_in_process(
         script, *args, "--resume", "--n_epochs", 1, cwd=tmp_path, env={"WANDB_MODE": "disabled"}
     )
     assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
@@ -126,7 +126,7 @@ def test_resume_with_the_default_epochs_and_with_nothing_left(script, data, args
     if (
         script == "txt_classifier.py"
     ):  # this run used Adam, the default: --optimizer sgd is a change
-        refused = run_script(
+        refused = run_in_process(
             script,
             *args,
             "--resume",
@@ -136,7 +136,7 @@ def test_resume_with_the_default_epochs_and_with_nothing_left(script, data, args
             env={"WANDB_MODE": "disabled"},
         )
         assert refused.returncode == 2 and "OPTIMIZER ('adam' -> 'sgd')" in refused.stderr
-    more = run_script(
+    more = run_in_process(
         script, *args, "--resume", "--n_epochs", 5, cwd=tmp_path, env={"WANDB_MODE": "disabled"}
     )
     assert more.returncode == 0, more.stderr[-2000:]
@@ -145,14 +145,15 @@ def test_resume_with_the_default_epochs_and_with_nothing_left(script, data, args
 
 
 def test_resume_refuses_a_change_to_a_default_value(tmp_path):
-    """An Adam run resumed with --optimizer sgd (the default value) is refused, not carried on with Adam."""
+    """An Adam run resumed with --optimizer sgd (the default value) is refused, not carried on with
+    Adam."""
     (tmp_path / "runs" / "r").mkdir(parents=True)
     cfg, _ = ic.parse_settings(["--run_name", "r", "--optimizer", "adam"])
     ic.save_atomically(
         {"format": ic.RESUME_FORMAT, "settings": cfg | {"processes": 1}, "epoch": 1},
         tmp_path / "runs" / "r" / "resume.pth",
     )
-    refused = run_script(
+    refused = run_in_process(
         "img_classifier.py", "--run_name", "r", "--resume", "--optimizer", "sgd", cwd=tmp_path
     )
     assert refused.returncode == 2 and "OPTIMIZER ('adam' -> 'sgd')" in refused.stderr
@@ -188,8 +189,8 @@ def test_a_run_stopped_while_finishing_resumes_into_a_finished_run(tmp_path, mon
 
 
 def test_an_unused_grad_scaler_state_is_not_loaded(tmp_path, monkeypatch):
-    """A CPU or bf16 run saves an empty GradScaler state; resumed where fp16 needs a scaler, loading it
-    would fail ("source state dict is empty"): it is skipped."""
+    """A CPU or bf16 run saves an empty GradScaler state; resumed where fp16 needs a scaler, loading
+    it would fail ("source state dict is empty"): it is skipped."""
     scaler = torch.amp.GradScaler("cpu", enabled=True)
     with pytest.raises(RuntimeError):
         scaler.load_state_dict({})  # what would happen without the guard

@@ -52,7 +52,7 @@ def test_text_csv_schema_counts_labels_and_pairs(split):
     for row in rows:
         assert TEXT_LABELS[row["label"]] == int(row["label_idx"])
         assert row["article"].strip()
-    for real, fake in zip(rows[0::2], rows[1::2]):
+    for real, fake in zip(rows[0::2], rows[1::2], strict=True):
         assert (real["label"], fake["label"]) == ("real", "fake")
         assert real["source"].startswith("https://") and ".example/" in real["source"]
         title = real["article"].split("\n")[0]

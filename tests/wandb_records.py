@@ -38,8 +38,9 @@ def _items(items):
 
 
 def read_run(run_dir):
-    """{"name": ..., "history": [row dicts], "config": {...}, "summary": {...}, "metrics": {name: step_metric},
-    "artifacts": [ArtifactRecord], "dir": the run folder (its media files are under dir/files)}."""
+    """{"name": ..., "history": [row dicts], "config": {...}, "summary": {...}, "metrics": {name:
+    step_metric}, "artifacts": [ArtifactRecord], "dir": the run folder (its media files are under
+    dir/files)}."""
     run = {
         "name": None,
         "history": [],

@@ -39,7 +39,7 @@ def image_rows(seed):
         numbers = list(range(1, sum(counts) + 1))
         rng.shuffle(numbers)  # file numbers say nothing about the split, as in the course set
         start = 0
-        for split, count in zip(IMAGE_SPLITS, counts):
+        for split, count in zip(IMAGE_SPLITS, counts, strict=True):
             for number in numbers[start : start + count]:
                 spec = sample_images.sample_spec(rng, label)
                 path = f"{label}/{label}-{number}.jpg"
