@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 # ----------------------------------------------------------------------------- settings
 DATA_DIR = "./data"  # folder holding txt_train.csv, txt_val.csv and txt_test.csv
-MODEL = "bow"  # "bow" (bag of words, nn.EmbeddingBag) or "lstm"
+MODEL = "bow"  # "bow" (bag of words, nn.EmbeddingBag), "linear" (on which words occur) or "lstm"
 OPTIMIZER = "adam"  # "adam", "sgd" (the course baseline runs it with learning rate 5) or "adamw"
 LEARNING_RATE = 0.01  # optimiser step size (the course starts Adam at 0.001; README: why 0.01)
 BATCH_SIZE = 32  # articles per optimiser step (per process, under torchrun)
@@ -179,6 +179,22 @@ class BagOfWords(nn.Module):
         return self.fc(self.embedding(token_ids))
 
 
+class WordPresence(nn.Module):
+    """Logistic regression on which words an article holds: a 0/1 vector over the vocabulary
+    (padding and <unk> left out: they are no word of it), one weight per word and class, and a
+    bias. A word counts once, however often it is repeated."""
+
+    def __init__(self, vocab_size, num_classes):
+        super().__init__()
+        self.linear = nn.Linear(vocab_size, num_classes)
+
+    def forward(self, token_ids):
+        present = torch.zeros(len(token_ids), self.linear.in_features, device=token_ids.device)
+        present.scatter_(1, token_ids, 1.0)  # 1 for each word the article holds
+        present[:, [PAD_IDX, UNK_IDX]] = 0
+        return self.linear(present)
+
+
 class LSTMClassifier(nn.Module):
     """Embedding, LSTM, max over time of the outputs at real words, a small linear head. Padding
     cannot change a prediction: it comes after the last word, and a mask keeps it out of the max.
@@ -226,6 +242,8 @@ def reverse_within_length(x, lengths):
 
 def build_model(cfg, vocab, num_classes):
     vocab_size = len(vocab) + 2  # its words, padding and <unk>
+    if cfg["model"] == "linear":
+        return WordPresence(vocab_size, num_classes)
     if cfg["model"] == "bow":
         return BagOfWords(vocab_size, cfg["embed_dim"], num_classes)
     return LSTMClassifier(
@@ -541,7 +559,7 @@ def train_repeats(cfg, resume=False):
 
 
 CHOICES = {
-    "MODEL": ["bow", "lstm"],
+    "MODEL": ["bow", "linear", "lstm"],
     "OPTIMIZER": list(OPTIMIZERS),
     "DEVICE": ["auto", "cuda", "mps", "cpu"],
 }

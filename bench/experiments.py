@@ -50,6 +50,7 @@ TEXT_EXPERIMENTS = [
     ("default", ["--repeats", "3"]),
     ("lstm", ["--model", "lstm", "--repeats", "3"]),
     ("bidirectional", ["--model", "lstm", "--bidirectional", "--repeats", "3"]),
+    ("linear", ["--model", "linear", "--repeats", "3"]),
     ("no-max-len", ["--batch_size", "1", "--max_len", "-1", "--length_histogram"]),
     ("batch-1", ["--batch_size", "1", "--max_len", "1024"]),
     ("batch-32", ["--batch_size", "32", "--max_len", "1024"]),

@@ -3,7 +3,7 @@ matter.
 
     python bench/sweep_txt.py                  # bag of words and LSTM, 3 seeds each (about 70
                                                # minutes, 2-core CPU)
-    python bench/sweep_txt.py --model bow      # one model
+    python bench/sweep_txt.py --model bow      # one model: bow, lstm or linear
     python bench/sweep_txt.py --seeds 5
     # around the defaults:
     python bench/sweep_txt.py --base learning_rate=0.01 embed_dim=128 min_freq=1 unk_dropout=0.1
@@ -172,7 +172,7 @@ def sweep(model, seeds, workdir, rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--model", choices=["bow", "lstm"], action="append", help="default: bow, lstm"
+        "--model", choices=["bow", "lstm", "linear"], action="append", help="default: bow, lstm"
     )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(

@@ -126,10 +126,11 @@ def padded_pair(short_len=7, long_len=19, vocab_size=50):
     "model",
     [
         tc.BagOfWords(50, 8, 2),
+        tc.WordPresence(50, 2),
         tc.LSTMClassifier(50, 8, 6, 2),
         tc.LSTMClassifier(50, 8, 6, 2, num_layers=2, bidirectional=True),
     ],
-    ids=["bow", "lstm", "lstm-2-layer-bidirectional"],
+    ids=["bow", "linear", "lstm", "lstm-2-layer-bidirectional"],
 )
 def test_padding_never_changes_a_prediction(model):
     torch.manual_seed(0)
@@ -140,6 +141,21 @@ def test_padding_never_changes_a_prediction(model):
         # Padding the article on its own to any length changes nothing either.
         more_padding = torch.cat([alone, torch.zeros(1, 40, dtype=torch.long)], dim=1)
         torch.testing.assert_close(model(alone), model(more_padding), atol=1e-5, rtol=0)
+
+
+def test_the_linear_model_is_logistic_regression_on_which_words_occur():
+    """One weight per vocabulary word and class, and a bias: a word counts once however often it
+    appears, <unk> and padding not at all."""
+    torch.manual_seed(0)
+    model = tc.build_model({"model": "linear"}, {f"w{i}": i for i in range(2, 12)}, 2).eval()
+    assert tc.count_parameters(model) == 12 * 2 + 2
+    weights, bias = model.linear.weight, model.linear.bias
+    with torch.no_grad():
+        once = model(torch.tensor([[5, 7, tc.UNK_IDX, tc.PAD_IDX]]))[0]
+        repeated = model(torch.tensor([[7, 5, 5, 5, 7, tc.UNK_IDX, tc.UNK_IDX]]))[0]
+        torch.testing.assert_close(once, weights[:, 5] + weights[:, 7] + bias)
+        torch.testing.assert_close(repeated, once)
+        torch.testing.assert_close(model(torch.tensor([[tc.UNK_IDX, tc.PAD_IDX]]))[0], bias)
 
 
 def test_lstm_settings_are_honoured():
@@ -255,6 +271,7 @@ def test_unk_dropout_reaches_training_batches_only():
         ("--optimizer sgd --lr 5", {"optimizer": "sgd", "learning_rate": 5.0}),
         ("--optimizer adam --lr 0.001", {"optimizer": "adam", "learning_rate": 0.001}),
         ("--model lstm", {"model": "lstm"}),
+        ("--model linear", {"model": "linear"}),
         (
             "--epochs 3 --bidirectional --num_layers 2",
             {"n_epochs": 3, "bidirectional": True, "num_layers": 2},
