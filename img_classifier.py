@@ -58,7 +58,7 @@ WANDB_PROJECT = "img-classifier"  # wandb project the run is logged to
 OUT_DIR = "./runs"  # model.pth, summary.json and the resume point go to OUT_DIR/RUN_NAME/
 DEVICE = "auto"  # "auto" picks a GPU (cuda or mps) when there is one, else "cpu"; or name one
 MIXED_PRECISION = "auto"  # "auto" (on a CPU: bf16 only where faster), "off", "bf16" or "fp16"
-FAST_DECODE = True  # let JPEG decoding skip detail a 256-pixel crop cannot show (about 2x faster)
+FAST_DECODE = True  # let JPEG decoding skip detail an IMG_SIZE crop cannot show (about 2x faster)
 MEMORY_BUDGET_GB = 4.0  # decoded pictures of a split kept in memory up to this, else decoded anew
 # ----------------------------------------------------------------------------- end of settings
 SETTINGS = {name: value for name, value in globals().items() if name.isupper()}  # the block above
@@ -90,11 +90,15 @@ class CsvImageDataset(Dataset):
     `class_names` {label_idx: label}: the training split's, which every other split must match."""
 
     def __init__(
-        self, csv_file, img_size=IMG_SIZE, fast_decode=True, memory_gb=4.0, class_names=None
+        self,
+        csv_file,
+        img_size=IMG_SIZE,
+        fast_decode=FAST_DECODE,
+        memory_gb=MEMORY_BUDGET_GB,
+        class_names=None,
     ):
-        with reading(
-            csv_file
-        ):  # a missing or malformed file stops with one line saying what to fix
+        # A file that is missing, not UTF-8 or not CSV stops the run with one line saying so.
+        with reading(csv_file):
             frame = pd.read_csv(csv_file, dtype=str, keep_default_na=False, index_col=False)
         self.img_size = img_size
         self.fast_decode = fast_decode
@@ -237,21 +241,25 @@ def train_one_epoch(
     dataloader, model, loss_fn, optimizer, precision, cfg, device, examples_seen, run
 ):
     """One pass over the training split, each batch's mean loss logged against the examples seen."""
-    rank, world = processes()  # under torchrun: this process's number, and how many there are
+    rank, world = rank_and_world()  # under torchrun: this process's number, and how many there are
     epoch_end = examples_seen + len(dataloader.dataset)
     model.train()
     for X, y in tqdm(dataloader, desc="  train", leave=False, disable=None):  # a bar on terminals
         X, y = X.to(device), y.to(device)
         if cfg["augment"]:
             X = augment(X, cfg["img_size"])
-        examples_seen = min(examples_seen + len(y), epoch_end)  # a repeat under torchrun: once
-        # Under torchrun every process draws the same batch, and trains on its share of it.
+        # The step's examples, over all processes; a few are drawn twice under torchrun (see
+        # train()), so an epoch counts no more than the split holds.
+        examples_seen = min(examples_seen + len(y), epoch_end)
+        # Under torchrun every process loads the same batch and draws the same crops, then trains
+        # on its share: together they take the step one process takes with the whole batch.
         X, y = X[rank::world], y[rank::world]
         with precision.autocast:  # mixed precision, where MIXED_PRECISION chose it
             loss = loss_fn(model(normalize(X, cfg["grayscale"])), y)
         optimizer.zero_grad()
-        # torchrun averages the processes' gradients, and the course sums them: hence `* world`.
-        # With MIXED_PRECISION off these three lines are loss.backward(); optimizer.step().
+        # The course sums the loss over the batch; torchrun averages the processes' gradients, so
+        # `* world` makes that average the sum over the whole batch. Without fp16 the scaler does
+        # nothing: these three lines are loss.backward(); optimizer.step().
         precision.scaler.scale(loss * world).backward()
         precision.scaler.step(optimizer)
         precision.scaler.update()
@@ -285,11 +293,12 @@ def evaluate(eval_loaders, model, loss_fn, precision, cfg, device):
 def train(cfg, resume_point=None):
     """Train, evaluate and log one model as `cfg` says (from `resume_point`, if given); save it."""
     device = pick_device(cfg["device"])
-    rank, world = processes()
+    rank, world = rank_and_world()
     precision = choose_precision(cfg, device)
     splits, class_names = load_splits(cfg)
-    # A step trains on BATCH_SIZE x processes pictures; under torchrun an epoch is drawn as a
-    # multiple of the processes (a few pictures twice), so that they step together.
+    # A step trains on BATCH_SIZE x processes pictures (one process: the course's shuffle=True).
+    # Under torchrun an epoch draws a multiple of the processes, a few pictures twice, so that
+    # every process's share of every step is as large, never empty.
     epoch_size = math.ceil(len(splits["train"]) / world) * world
     train_loader = DataLoader(
         splits["train"],
@@ -305,15 +314,15 @@ def train(cfg, resume_point=None):
     model = build_model(cfg, len(class_names)).to(device, memory_format=precision.memory_format)
     loss_fn = nn.CrossEntropyLoss(reduction="sum")  # summed over the batch, as the course starter
     optimizer = build_optimizer(cfg, model)
-    # `model` keeps the weights to save; `step_model` trains them, under torchrun in every process
+    # Under torchrun the model is wrapped to share gradients between the processes; the weights
+    # are the same ones, saved from `model` itself.
     step_model = DistributedDataParallel(model) if world > 1 else model
     run, done, examples_seen = start_or_resume(cfg, resume_point, model, optimizer, precision)
     print(f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; {class_names}")
     started = time.time()
     for epoch in range(done + 1, cfg["n_epochs"] + 1):
-        torch.manual_seed(
-            1000 * cfg["seed"] + epoch
-        )  # the epoch's order and crops, on --resume too
+        # The epoch's order and crops come from SEED and the epoch alone: --resume redoes it.
+        torch.manual_seed(1000 * cfg["seed"] + epoch)
         examples_seen = train_one_epoch(
             train_loader, step_model, loss_fn, optimizer, precision, cfg, device, examples_seen, run
         )
@@ -395,7 +404,7 @@ def finish(cfg, run, model, class_names, metrics, predictions, test_split):
         "num_parameters": count_parameters(model),
         "settings": cfg,
     }
-    if processes()[0] == 0:  # under torchrun, the first process writes the files
+    if rank_and_world()[0] == 0:  # under torchrun, the first process writes the files
         checkpoint = {
             "format": CHECKPOINT_FORMAT,
             "model_state": model.state_dict(),
@@ -495,12 +504,8 @@ RESUMABLE = [
 
 
 class UserError(Exception):
-    """Something the user can fix (a setting, a file): reported in one line a problem."""
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+    """Something the user can fix (a setting, a file): reported without a traceback, one line for
+    each problem."""
 
 
 def true_or_false(text):  # a boolean flag's value, as a wandb sweep agent writes it: --augment=True
@@ -511,14 +516,17 @@ def parse_settings(argv):
     """The settings {name: value} as the command line sets them, and its --predict and --resume."""
     source = Path(__file__).read_text(encoding="utf-8")
     comments = dict(re.findall(r"^([A-Z][A-Z0-9_]*) = .*?# (.*)$", source, re.MULTILINE))
-    parser = Parser(
-        prog=Path(__file__).name, description=__doc__.split("\n\n")[0], allow_abbrev=False
+    parser = argparse.ArgumentParser(
+        prog=Path(__file__).name,
+        description=__doc__.split("\n\n")[0],
+        usage=argparse.SUPPRESS,  # an error is then one line, not a usage block and the error
+        allow_abbrev=False,
     )
     for name, default in SETTINGS.items():
-        kind = {"type": type(default), "choices": CHOICES.get(name)}
+        kind = {"type": type(default)}
         if isinstance(default, bool):  # --grayscale, or --grayscale=True or False
             kind = {"type": true_or_false, "nargs": "?", "const": True}
-        help = f"{comments.get(name, '')} (default: {default})"
+        help = f"{comments.get(name, '')} (default: {default})".replace("%", "%%")  # argparse's %
         parser.add_argument(
             "--" + name.lower(), *ALIASES.get(name, []), default=default, help=help, **kind
         )
@@ -531,6 +539,12 @@ def parse_settings(argv):
 
 
 def check_settings(cfg):
+    for name, choices in CHOICES.items():  # argparse checks only what the command line gives
+        if cfg[name.lower()] not in choices:
+            raise UserError(
+                f"{name} must be one of {', '.join(choices)}, got {cfg[name.lower()]!r}: edit it "
+                f"in {Path(__file__).name} or pass --{name.lower()} with one of them."
+            )
     for name, least in LEAST.items():
         if not cfg[name.lower()] >= least:  # nan is not either
             raise UserError(
@@ -673,9 +687,9 @@ def pick_device(name):  # "auto": a GPU (cuda or mps) when PyTorch finds one, el
 
 def choose_precision(cfg, device, cpu=None, gpu_capability=None):
     """MIXED_PRECISION as used (.name: "off", "bf16" or "fp16"; .autocast, .scaler, the model's
-    .memory_format). "auto": on a GPU, bf16 where it is native (compute capability 8.0 and up),
-    else fp16; on a CPU, bf16 only for the CNN and only where it was measured faster (AMX, or
-    AMD's avx512_bf16; bench/README.md)."""
+    .memory_format). "auto": on an NVIDIA GPU, bf16 where it is native (compute capability 8.0
+    and up), else fp16; on Apple's, off; on a CPU, bf16 only for the CNN and only where it was
+    measured faster (AMX, or AMD's avx512_bf16; bench/README.md)."""
     cpu = cpu or cpu_features()
     name = cfg["mixed_precision"]
     cnn = cfg["model"] == "cnn"
@@ -691,7 +705,9 @@ def choose_precision(cfg, device, cpu=None, gpu_capability=None):
     elif device.type == "cpu" and name == "bf16" and not cpu["native_bf16"]:
         print("warning: this CPU has no native bf16, so it is emulated, about 20 times slower.")
     print(f"mixed precision: {name} (MIXED_PRECISION {cfg['mixed_precision']})")
-    world = processes()[1]  # the loss is multiplied by it, so fp16's loss scale is divided by it
+    world = rank_and_world()[
+        1
+    ]  # the loss is multiplied by it, so fp16's loss scale is divided by it
     half = torch.float16 if name == "fp16" else torch.bfloat16
     # channels_last lets cuDNN use tensor cores for the CNN, and AMX run its bf16 convolutions
     # 1.3 times as fast.
@@ -750,7 +766,8 @@ def save_resume_point(cfg, epoch, examples_seen, run, model, optimizer, precisio
     and its number)."""
     point = {
         "format": RESUME_FORMAT,
-        "settings": cfg | {"processes": processes()[1]},  # a step's batch: BATCH_SIZE x processes
+        "settings": cfg
+        | {"processes": rank_and_world()[1]},  # a step's batch: BATCH_SIZE x processes
         "epoch": epoch,
         "examples_seen": examples_seen,
         "wandb_id": run.id,
@@ -788,7 +805,7 @@ def load_resume_point(cfg):
             f"it ends): check --run_name and --out_dir, or start a new run without --resume."
         )
     saved = point["settings"]
-    current = cfg | {"processes": processes()[1]}
+    current = cfg | {"processes": rank_and_world()[1]}
     changed = [n for n in current if n not in RESUMABLE and current[n] != saved.get(n)]
     if changed:
         described = ", ".join(f"{n.upper()} ({saved.get(n)!r} -> {current[n]!r})" for n in changed)
@@ -813,7 +830,7 @@ def claim_run_folder(cfg):
     folder = run_folder(cfg)
     lock = None
     problem = None
-    if processes()[0] == 0:
+    if rank_and_world()[0] == 0:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             lock = open(folder / "run.lock", "w")  # held while the run lives
@@ -845,7 +862,7 @@ def claim_run_folder(cfg):
             lock.close()
 
 
-def processes():
+def rank_and_world():
     """(this process's rank, the number of processes): (0, 1) unless torchrun started it."""
     if dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -879,7 +896,7 @@ def load_checkpoint(path):
         model.load_state_dict(checkpoint["model_state"])
     except Exception:
         raise UserError(
-            f"no model saved by {Path(__file__).name} at {path}: train one first, or pass the "
+            f"no model {Path(__file__).name} can read at {path}: train one first, or pass the "
             f"--run_name (and --out_dir) it was trained under."
         ) from None
     return model.eval(), checkpoint

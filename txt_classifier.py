@@ -69,7 +69,7 @@ SETTINGS = {name: value for name, value in globals().items() if name.isupper()} 
 # ----------------------------------------------------------------------------- data
 
 PAD_IDX = 0  # the id of padding
-UNK_IDX = 1  # the id of any word the training split never showed
+UNK_IDX = 1  # the id of any word without its own: training never showed it (MIN_FREQ times)
 
 
 def tokenize(text):
@@ -100,9 +100,8 @@ class CsvTextDataset(Dataset):
     split builds the vocabulary and the class names {label_idx: label}; others are given them."""
 
     def __init__(self, csv_file, max_len=MAX_LEN, vocab=None, min_freq=1, class_names=None):
-        with reading(
-            csv_file
-        ):  # a missing or malformed file stops with one line saying what to fix
+        # A file that is missing, not UTF-8 or not CSV stops the run with one line saying so.
+        with reading(csv_file):
             frame = pd.read_csv(csv_file, dtype=str, keep_default_na=False, index_col=False)
         self.labels, self.class_names = check_rows(csv_file, frame, class_names)
         self.articles = list(frame["article"])
@@ -131,7 +130,7 @@ def load_splits(cfg):
             train.vocab,
             class_names=train.class_names,
         )
-    check_stackable(splits["train"], cfg["batch_size"] * processes()[1])
+    check_stackable(splits["train"], cfg["batch_size"] * rank_and_world()[1])
     print(
         f"Loaded {len(splits['train'])} training, {len(splits['val'])} validation and "
         f"{len(splits['test'])} test articles; a vocabulary of "
@@ -144,14 +143,15 @@ def load_splits(cfg):
 def epoch_batches(lengths, batch_size, bucket_by_length, world=1):
     """An epoch's batches of article numbers, drawn from torch's generator. BUCKET_BY_LENGTH:
     articles sorted by length times 0.7 to 1.3, cut into batches, the batches shuffled. Under
-    torchrun, articles are added again (a few) until every process gets as many."""
+    torchrun (`world` processes) the epoch draws a multiple of the processes, a few articles
+    twice, so that every batch shares out evenly: each process's share as large, never empty."""
     if bucket_by_length:
         noisy_lengths = torch.tensor(lengths) * (0.7 + 0.6 * torch.rand(len(lengths)))
         order = noisy_lengths.argsort()
     else:
         order = torch.randperm(len(lengths))
     epoch_size = math.ceil(len(order) / world) * world
-    order = torch.cat([order, order[: epoch_size - len(order)]])
+    order = order[torch.arange(epoch_size) % len(order)]  # the first ones again, at the end
     batches = list(order.split(batch_size))
     if bucket_by_length:  # not from the shortest to the longest
         batches = [batches[i] for i in torch.randperm(len(batches))]
@@ -190,8 +190,8 @@ class WordPresence(nn.Module):
 
     def forward(self, token_ids):
         present = torch.zeros(len(token_ids), self.linear.in_features, device=token_ids.device)
-        present.scatter_(1, token_ids, 1.0)  # 1 for each word the article holds
-        present[:, [PAD_IDX, UNK_IDX]] = 0
+        present.scatter_(1, token_ids, 1.0)  # however often a word is repeated
+        present[:, [PAD_IDX, UNK_IDX]] = 0  # padding is no word, <unk> no word in particular
         return self.linear(present)
 
 
@@ -272,15 +272,18 @@ def count_parameters(model):
 
 def train_one_epoch(dataloader, model, loss_fn, optimizer, cfg, device, examples_seen, run):
     """One pass over the training split, each batch's loss logged against the examples seen."""
-    rank, world = processes()  # under torchrun: this process's number, and how many there are
+    rank, world = rank_and_world()  # under torchrun: this process's number, and how many there are
     epoch_end = examples_seen + len(dataloader.dataset)
     model.train()
     for X, y in tqdm(dataloader, desc="  train", leave=False, disable=None):  # a bar on terminals
         X, y = X.to(device), y.to(device)
         if cfg["unk_dropout"]:
             X = unk_dropout(X, cfg["unk_dropout"])
-        examples_seen = min(examples_seen + len(y), epoch_end)  # a repeat under torchrun: once
-        # Under torchrun every process draws the same batch, and trains on its share of it.
+        # The step's articles, over all processes; a few are drawn twice under torchrun (see
+        # epoch_batches), so an epoch counts no more than the split holds.
+        examples_seen = min(examples_seen + len(y), epoch_end)
+        # Under torchrun every process loads the same batch and draws the same <unk>s, then trains
+        # on its share (of the same size): the mean of their gradients is the whole batch's.
         X, y = X[rank::world], y[rank::world]
         loss = loss_fn(model(X), y)
         optimizer.zero_grad()
@@ -316,7 +319,7 @@ def evaluate(eval_loaders, model, loss_fn, device):
 def train(cfg, resume_point=None):
     """Train, evaluate and log one model as `cfg` says (from `resume_point`, if given); save it."""
     device = pick_device(cfg["device"])
-    rank, world = processes()
+    rank, world = rank_and_world()
     splits, class_names = load_splits(cfg)
     vocab = splits["train"].vocab
     eval_batch_size = cfg["eval_batch_size"] if cfg["max_len"] != -1 else 1  # unpadded: one by one
@@ -328,7 +331,8 @@ def train(cfg, resume_point=None):
     model = build_model(cfg, vocab, len(class_names)).to(device)
     loss_fn = nn.CrossEntropyLoss()  # the batch's mean, as in the course's text starter
     optimizer = build_optimizer(cfg, model)
-    step_model = DistributedDataParallel(model) if world > 1 else model  # torchrun: every process
+    # Under torchrun the model is wrapped to share gradients between the processes.
+    step_model = DistributedDataParallel(model) if world > 1 else model
     run, done, examples_seen = start_or_resume(cfg, resume_point, model, optimizer)
     print(
         f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; "
@@ -339,7 +343,8 @@ def train(cfg, resume_point=None):
     started = time.time()
     for epoch in range(done + 1, cfg["n_epochs"] + 1):
         epoch_started = time.time()
-        torch.manual_seed(1000 * cfg["seed"] + epoch)  # the epoch's order and <unk>s: --resume too
+        # The epoch's order and <unk>s come from SEED and the epoch alone: --resume redoes it.
+        torch.manual_seed(1000 * cfg["seed"] + epoch)
         # A step trains on BATCH_SIZE x processes articles.
         batches = epoch_batches(
             splits["train"].lengths, cfg["batch_size"] * world, cfg["bucket_by_length"], world
@@ -410,11 +415,11 @@ def log_length_histogram(run, articles, cfg):
     plt.ylabel("articles")
     plt.savefig(path, dpi=100)
     plt.close()
-    longer = sum(length > MAX_LEN for length in lengths) / len(lengths)
+    longer = sum(length > 1024 for length in lengths) / len(lengths)
     print(
         f"Training article lengths in tokens: min {min(lengths)}, median "
-        f"{statistics.median(lengths):.0f}, max {max(lengths)}; {longer:.1%} longer than the "
-        f"default MAX_LEN, {MAX_LEN}. Histogram: {path}"
+        f"{statistics.median(lengths):.0f}, max {max(lengths)}; {longer:.1%} longer than 1,024 "
+        f"(the course's MAX_LEN). Histogram: {path}"
     )
     run.log({"length_histogram": wandb.Image(str(path))})
 
@@ -428,7 +433,7 @@ def finish(cfg, run, model, vocab, class_names, metrics, predictions, test_split
         "num_parameters": count_parameters(model),
         "settings": cfg,
     }
-    if processes()[0] == 0:  # under torchrun, the first process writes the files
+    if rank_and_world()[0] == 0:  # under torchrun, the first process writes the files
         checkpoint = {
             "format": CHECKPOINT_FORMAT,
             "model_state": model.state_dict(),
@@ -552,7 +557,7 @@ def train_repeats(cfg, resume=False):
         f"{summary['val_accuracy_mean']:.1%} ± {summary['val_accuracy_std']:.1%}, test accuracy "
         f"{summary['test_accuracy_mean']:.1%} ± {summary['test_accuracy_std']:.1%}"
     )
-    if processes()[0] == 0:  # under torchrun, the first process writes the files
+    if rank_and_world()[0] == 0:  # under torchrun, the first process writes the files
         text = json.dumps(summary, indent=2) + "\n"
         (run_folder(cfg) / "summary.json").write_text(text, encoding="utf-8")
     return summary
@@ -581,12 +586,8 @@ RESUMABLE = [
 
 
 class UserError(Exception):
-    """Something the user can fix (a setting, a file): reported in one line a problem."""
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not argparse's usage block
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+    """Something the user can fix (a setting, a file): reported without a traceback, one line for
+    each problem."""
 
 
 def true_or_false(text):  # a boolean flag's value, as a sweep agent writes it: --bidirectional=True
@@ -597,14 +598,17 @@ def parse_settings(argv):
     """The settings {name: value} as the command line sets them, and its --predict and --resume."""
     source = Path(__file__).read_text(encoding="utf-8")
     comments = dict(re.findall(r"^([A-Z][A-Z0-9_]*) = .*?# (.*)$", source, re.MULTILINE))
-    parser = Parser(
-        prog=Path(__file__).name, description=__doc__.split("\n\n")[0], allow_abbrev=False
+    parser = argparse.ArgumentParser(
+        prog=Path(__file__).name,
+        description=__doc__.split("\n\n")[0],
+        usage=argparse.SUPPRESS,  # an error is then one line, not a usage block and the error
+        allow_abbrev=False,
     )
     for name, default in SETTINGS.items():
-        kind = {"type": type(default), "choices": CHOICES.get(name)}
+        kind = {"type": type(default)}
         if isinstance(default, bool):  # --bidirectional, or --bidirectional=True or False
             kind = {"type": true_or_false, "nargs": "?", "const": True}
-        help = f"{comments.get(name, '')} (default: {default})"
+        help = f"{comments.get(name, '')} (default: {default})".replace("%", "%%")  # argparse's %
         parser.add_argument(
             "--" + name.lower(), *ALIASES.get(name, []), default=default, help=help, **kind
         )
@@ -619,6 +623,12 @@ def parse_settings(argv):
 
 
 def check_settings(cfg):
+    for name, choices in CHOICES.items():  # argparse checks only what the command line gives
+        if cfg[name.lower()] not in choices:
+            raise UserError(
+                f"{name} must be one of {', '.join(choices)}, got {cfg[name.lower()]!r}: edit it "
+                f"in {Path(__file__).name} or pass --{name.lower()} with one of them."
+            )
     for name in POSITIVE:
         if not cfg[name.lower()] > 0:  # nan is not either
             raise UserError(
@@ -793,7 +803,8 @@ def save_resume_point(cfg, epoch, examples_seen, run, model, optimizer):
     and its number)."""
     point = {
         "format": RESUME_FORMAT,
-        "settings": cfg | {"processes": processes()[1]},  # a step's batch: BATCH_SIZE x processes
+        "settings": cfg
+        | {"processes": rank_and_world()[1]},  # a step's batch: BATCH_SIZE x processes
         "epoch": epoch,
         "examples_seen": examples_seen,
         "wandb_id": run.id,
@@ -829,7 +840,7 @@ def load_resume_point(cfg):
             f"it ends): check --run_name and --out_dir, or start a new run without --resume."
         )
     saved = point["settings"]
-    current = cfg | {"processes": processes()[1]}
+    current = cfg | {"processes": rank_and_world()[1]}
     changed = [n for n in current if n not in RESUMABLE and current[n] != saved.get(n)]
     if changed:
         described = ", ".join(f"{n.upper()} ({saved.get(n)!r} -> {current[n]!r})" for n in changed)
@@ -854,7 +865,7 @@ def claim_run_folder(cfg):
     folder = run_folder(cfg)
     lock = None
     problem = None
-    if processes()[0] == 0:
+    if rank_and_world()[0] == 0:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             lock = open(folder / "run.lock", "w")  # held while the run lives
@@ -886,7 +897,7 @@ def claim_run_folder(cfg):
             lock.close()
 
 
-def processes():
+def rank_and_world():
     """(this process's rank, the number of processes): (0, 1) unless torchrun started it."""
     if dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -922,7 +933,7 @@ def load_checkpoint(path):
         model.load_state_dict(checkpoint["model_state"])
     except Exception:
         raise UserError(
-            f"no model saved by {Path(__file__).name} at {path}: train one first, or pass the "
+            f"no model {Path(__file__).name} can read at {path}: train one first, or pass the "
             f"--run_name (and --out_dir) it was trained under."
         ) from None
     return model.eval(), checkpoint["vocab"], checkpoint

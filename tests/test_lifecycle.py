@@ -56,6 +56,24 @@ def test_a_new_setting_becomes_a_flag_and_a_config_entry_whatever_its_spacing(
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
+def test_a_setting_edited_in_the_file_is_checked_as_its_flag_is(
+    script, tmp_path, capsys, monkeypatch
+):
+    """argparse checks the choices of what the command line gives, never a default: a value
+    edited in the settings block must stop in one line too, not in a traceback after loading."""
+    monkeypatch.chdir(tmp_path)  # were the check gone, the run would start here
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    edited = edited_script(script, tmp_path, ['MODEL = "resnet"', "NOTE = 1  # 10% of nothing"])
+    assert edited.main(["--n_epochs", "1"]) == 2
+    message = capsys.readouterr().err
+    assert len(message.strip().splitlines()) == 1 and "MODEL must be one of" in message
+    assert "got 'resnet'" in message
+    with pytest.raises(SystemExit):
+        edited.parse_settings(["--help"])  # a comment with a % in it is help text like any other
+    assert "10% of nothing" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
 def test_every_setting_is_a_flag_and_a_config_entry(script):
     cfg, _ = SCRIPTS[script].parse_settings([])
     assert set(cfg) == {name.lower() for name in SCRIPTS[script].SETTINGS}

@@ -287,7 +287,7 @@ def test_predict_on_a_file_that_is_not_our_checkpoint(tmp_path):
         message = fails_cleanly(
             run_in_process(script, "--run_name", "mine", "--predict", "x", cwd=folder)
         )
-        assert f"no model saved by {script} at runs/mine/model.pth" in message
+        assert f"no model {script} can read at runs/mine/model.pth" in message
 
 
 # ----------------------------------------------------------------------------- divergence

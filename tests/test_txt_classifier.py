@@ -287,7 +287,7 @@ def test_the_course_commands_parse_as_written(flags, expected):
     "args, says",
     [
         (["--max_len", "0"], "MAX_LEN must be a positive number of tokens, or -1"),
-        (["--model", "gpt"], "invalid choice: 'gpt'"),
+        (["--model", "gpt"], "MODEL must be one of bow, linear, lstm, got 'gpt'"),
         (["--epochs", "0"], "N_EPOCHS must be positive"),
         (["--hiden_dim", "8"], "unrecognized arguments: --hiden_dim 8"),
         (["--unk_dropout", "1"], "UNK_DROPOUT is a share of tokens"),
@@ -349,8 +349,9 @@ def test_run_writes_summary_histogram_and_timings(trained):
         len(tc.tokenize(row["article"])) for row in read_csv_rows(folder / "data" / "txt_train.csv")
     ]
     assert f"Training article lengths in tokens: min {min(lengths)}, median" in result.stdout
-    assert f"max {max(lengths)}; " in result.stdout and "longer than the default MAX_LEN, 1024" in (
-        result.stdout
+    assert (
+        f"max {max(lengths)}; " in result.stdout
+        and "longer than 1,024 (the course's MAX_LEN)" in (result.stdout)
     )
     assert (folder / "runs" / "e2e" / "length_histogram.png").stat().st_size > 1000
 
