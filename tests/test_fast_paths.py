@@ -225,6 +225,7 @@ def test_fast_path_scores_exactly_what_the_course_starter_way_does(small_images)
         cwd=small_images,
         capture_output=True,
         text=True,
+        timeout=600,
     )
     assert fast.returncode == 0 and naive.returncode == 0, (
         fast.stderr[-2000:] + naive.stderr[-2000:]
