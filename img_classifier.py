@@ -3,13 +3,14 @@
     python img_classifier.py                                 # the baseline: MLP, SGD, 5 epochs
     python img_classifier.py --model cnn --run_name new-model
     python img_classifier.py --grayscale --run_name grayscale
-    python img_classifier.py --predict data/parrot/parrot-1.jpg
+    python img_classifier.py --run_name new-model --predict data/parrot/parrot-1.jpg
     torchrun --standalone --nproc_per_node=2 img_classifier.py   # one run over two processes
 
-Every UPPER_CASE setting below can be edited here or given on the command line by its lower-case
-name (`--n_epochs 2`, `--grayscale`, `--grayscale=False`; `--help` lists them). Metrics go to
-wandb (offline into ./wandb without an account), the model and a summary to OUT_DIR/RUN_NAME/.
-Ctrl-C stops a run; the same command plus --resume carries on from the last finished epoch.
+Every setting below can be edited here or given on the command line by its lower-case name
+(`--n_epochs 2`, `--grayscale`, `--grayscale=False`; `--help` lists them). Each run gets a folder
+of its own, OUT_DIR/RUN_NAME (RUN_NAME-2, -3, ... when that name is taken), where checkpoint.pth
+and summary.json are written after every epoch; metrics go to wandb (offline into ./wandb without
+an account). A stopped run carries on with the same command plus --resume and its --run_name.
 Read from the top; below main(), a marked line starts machinery you can skip.
 """
 
@@ -19,14 +20,13 @@ import json
 import math
 import os
 import re
-import shlex
 import signal
 import sys
 import time
-import types
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal, get_args
 
 import pandas as pd
 import torch
@@ -35,33 +35,45 @@ import wandb
 from PIL import Image, ImageOps
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchvision.transforms import v2
 from tqdm import tqdm
 
 # ----------------------------------------------------------------------------- settings
-DATA_DIR = "./data"  # folder holding img_train.csv, img_val.csv and img_test.csv
-MODEL = "mlp"  # "mlp" (the course baseline) or "cnn"
-GRAYSCALE = False  # train on one-channel images; the models adapt their input size
-OPTIMIZER = "sgd"  # "sgd", "adam", "adadelta" or "adamw"
-LEARNING_RATE = 1e-3  # optimiser step size (Adadelta is usually run with 1.0)
-BATCH_SIZE = 8  # training examples per optimiser step (per process, under torchrun)
-EVAL_BATCH_SIZE = 64  # examples per batch when only measuring: no gradients, so larger is faster
-N_EPOCHS = 5  # passes over the training split
-SEED = 0  # same seed, same data, same machine: same numbers
-IMG_SIZE = 256  # pictures are resized and centre-cropped to IMG_SIZE x IMG_SIZE
-AUGMENT = False  # train on random-resized crops and mirror images of the pictures, new every epoch
-LOG_IMAGES = True  # on the last epoch, log each split's first batch with captions
-LOG_MODEL = False  # log model.pth to wandb as an artifact of type "model" (the MLP's is 400 MB)
-RUN_NAME = "neural-the-narwhal"  # wandb run name, and the folder under OUT_DIR
-WANDB_PROJECT = "img-classifier"  # wandb project the run is logged to
-OUT_DIR = "./runs"  # model.pth, summary.json and the resume point go to OUT_DIR/RUN_NAME/
-DEVICE = "auto"  # "auto" picks a GPU (cuda or mps) when there is one, else "cpu"; or name one
-MIXED_PRECISION = "auto"  # "auto" (on a CPU: bf16 only where faster), "off", "bf16" or "fp16"
-FAST_DECODE = True  # let JPEG decoding skip detail an IMG_SIZE crop cannot show (about 2x faster)
-MEMORY_BUDGET_GB = 4.0  # decoded pictures of a split kept in memory up to this, else decoded anew
+DATA_DIR: str = "./data"  # folder holding img_train.csv, img_val.csv and img_test.csv
+MODEL: Literal["mlp", "cnn"] = "mlp"  # the course baseline, or the CNN
+GRAYSCALE: bool = False  # train on one-channel images; the models adapt their input size
+OPTIMIZER: Literal["sgd", "adam", "adadelta", "adamw"] = "sgd"  # the course baseline uses SGD
+LEARNING_RATE: float = 1e-3  # optimiser step size (Adadelta is usually run with 1.0)
+BATCH_SIZE: int = 8  # training examples per optimiser step (per process, under torchrun)
+EVAL_BATCH_SIZE: int = (
+    64  # examples per batch when only measuring: no gradients, so larger is faster
+)
+N_EPOCHS: int = 5  # passes over the training split
+SEED: int = 0  # same seed, same data, same machine: same numbers
+IMG_SIZE: int = 256  # pictures are resized and centre-cropped to IMG_SIZE x IMG_SIZE
+AUGMENT: bool = (
+    False  # train on random-resized crops and mirror images of the pictures, new every epoch
+)
+LOG_IMAGES: bool = True  # at the end, log each split's first batch with captions
+LOG_MODEL: bool = False  # log checkpoint.pth to wandb as an artifact of type "model" (MLP: 0.4 GB)
+RUN_NAME: str = (
+    "neural-the-narwhal"  # wandb run name and folder under OUT_DIR (-2, -3, ... if taken)
+)
+WANDB_PROJECT: str = "img-classifier"  # wandb project the run is logged to
+OUT_DIR: str = "./runs"  # where each run's folder goes
+DEVICE: Literal["auto", "cuda", "mps", "cpu"] = (
+    "auto"  # "auto": a GPU when there is one, else the CPU
+)
+MIXED_PRECISION: Literal["auto", "off", "bf16", "fp16"] = "auto"  # "auto": where it pays (README)
+FAST_DECODE: bool = (
+    True  # let JPEG decoding skip detail an IMG_SIZE crop cannot show (about 2x faster)
+)
+MEMORY_BUDGET_GB: float = (
+    4.0  # decoded pictures of a split kept in memory up to this, else decoded anew
+)
 # ----------------------------------------------------------------------------- end of settings
-SETTINGS = {name: value for name, value in globals().items() if name.isupper()}  # the block above
+DEFAULTS = {name: value for name, value in globals().items() if name.isupper()}  # the block above
 
 # ----------------------------------------------------------------------------- data
 
@@ -71,7 +83,7 @@ GRAY_MEAN = 0.458971  # the luma (0.299 R + 0.587 G + 0.114 B) of IMAGENET_MEAN
 GRAY_STD = 0.225609  # and of IMAGENET_STD
 
 
-def load_image(path, img_size=IMG_SIZE, fast_decode=FAST_DECODE):
+def load_image(path, img_size, fast_decode):
     """One picture the course's way, as uint8 (3, S, S): upright, RGB, Resize(S), CenterCrop(S).
     The course's ToTensor scaling and Normalize come per batch, in `normalize`."""
     with Image.open(path) as img:
@@ -86,34 +98,20 @@ def load_image(path, img_size=IMG_SIZE, fast_decode=FAST_DECODE):
 class CsvImageDataset(Dataset):
     """One split of a course CSV as (uint8 picture (3, S, S), label_idx) pairs. Every picture is
     decoded once, here, in threads, and kept in memory for every epoch and evaluation (the course
-    starter decodes it on every use); a split past `memory_gb` is decoded on every use instead.
-    `class_names` {label_idx: label}: the training split's, which every other split must match."""
+    starter decodes it on every use); a split past MEMORY_BUDGET_GB is decoded on every use
+    instead. Its rows must agree with `class_names` (label_idx -> label), if given."""
 
-    def __init__(
-        self,
-        csv_file,
-        img_size=IMG_SIZE,
-        fast_decode=FAST_DECODE,
-        memory_gb=MEMORY_BUDGET_GB,
-        class_names=None,
-    ):
-        # A file that is missing, not UTF-8 or not CSV stops the run with one line saying so.
-        with reading(csv_file):
-            frame = pd.read_csv(csv_file, dtype=str, keep_default_na=False, index_col=False)
-        self.img_size = img_size
-        self.fast_decode = fast_decode
-        self.labels, self.class_names = check_labels(csv_file, frame, "image", class_names)
-        # `./data/` in a row's path stands for the CSV's folder, DATA_DIR, wherever it is
-        data_dir = Path(csv_file).parent
-        self.paths = [
-            data_dir / path.removeprefix("./").removeprefix("data/") for path in frame["image"]
-        ]
-        fits_in_memory = len(frame) * 3 * img_size**2 <= memory_gb * 2**30
+    def __init__(self, csv_file, class_names=None):
+        frame = read_csv(csv_file, "image")  # a file that cannot be used stops the run, in one line
+        self.labels, self.class_names = read_labels(csv_file, frame, class_names)
+        self.paths = [picture_path(Path(csv_file).parent, path) for path in frame["image"]]
+        self.img_size = IMG_SIZE
+        self.fast_decode = FAST_DECODE
+        fits_in_memory = len(frame) * 3 * IMG_SIZE**2 <= MEMORY_BUDGET_GB * 2**30
         pictures = []
         problems = []
         with ThreadPoolExecutor(os.cpu_count()) as pool:  # decoders let go of Python's lock
-            decoded = pool.map(lambda path: try_load(path, img_size, fast_decode), self.paths)
-            for picture, problem in decoded:
+            for picture, problem in pool.map(try_load, self.paths):
                 pictures.append(picture if fits_in_memory else None)
                 problems.append(problem)
         check_pictures(csv_file, frame["image"], problems)
@@ -128,38 +126,31 @@ class CsvImageDataset(Dataset):
         return self.images[idx], self.labels[idx]
 
 
-def load_splits(cfg):
-    """The three splits, decoded (or checked), and the class names."""
-    data_dir = Path(cfg["data_dir"])
-    splits = {}
-    for split in ("train", "val", "test"):
-        class_names = splits["train"].class_names if splits else None  # the training split's
-        splits[split] = CsvImageDataset(
-            data_dir / f"img_{split}.csv",
-            cfg["img_size"],
-            cfg["fast_decode"],
-            cfg["memory_budget_gb"],
-            class_names,
-        )
+def load_splits(class_names=None):
+    """The three splits, decoded (or checked), all with the training split's classes (or, when
+    resuming, the run's own)."""
+    splits = {"train": CsvImageDataset(Path(DATA_DIR) / "img_train.csv", class_names)}
+    for split in ("val", "test"):
+        csv_file = Path(DATA_DIR) / f"img_{split}.csv"
+        splits[split] = CsvImageDataset(csv_file, splits["train"].class_names)
     print(
         f"Loaded {len(splits['train'])} training, {len(splits['val'])} validation and "
         f"{len(splits['test'])} test pictures"
     )
-    names = splits["train"].class_names
-    return splits, [names[number] for number in range(len(names))]
+    return splits
 
 
-def normalize(images, grayscale):
+def normalize(images):
     """uint8 pictures (B, 3, S, S) -> the model's input: the course's ToTensor and Normalize."""
     x = images.float() / 255
-    if grayscale:  # one channel: the luma, as torchvision's Grayscale computes it
+    if GRAYSCALE:  # one channel: the luma, as torchvision's Grayscale computes it
         return v2.functional.normalize(v2.functional.rgb_to_grayscale(x), [GRAY_MEAN], [GRAY_STD])
     return v2.functional.normalize(x, IMAGENET_MEAN, IMAGENET_STD)
 
 
-def augment(images, img_size):
+def augment(images):
     """AUGMENT: each training picture as a random-resized crop, mirrored half the time."""
-    transform = v2.Compose([v2.RandomResizedCrop(img_size), v2.RandomHorizontalFlip()])
+    transform = v2.Compose([v2.RandomResizedCrop(IMG_SIZE), v2.RandomHorizontalFlip()])
     return torch.stack([transform(image) for image in images])
 
 
@@ -169,7 +160,7 @@ def augment(images, img_size):
 class MLP(nn.Module):
     """The course baseline: flatten, two hidden layers of 512 with ReLU, one logit per class."""
 
-    def __init__(self, in_channels=3, num_classes=3, img_size=IMG_SIZE, hidden=512):
+    def __init__(self, in_channels=3, num_classes=3, img_size=256, hidden=512):
         super().__init__()
         self.flatten = nn.Flatten()
         self.linear_relu_stack = nn.Sequential(
@@ -187,7 +178,7 @@ class MLP(nn.Module):
 class CNN(nn.Module):
     """The course's second model; shapes for a 256x256 input in the comments (B = batch)."""
 
-    def __init__(self, in_channels=3, num_classes=3, img_size=IMG_SIZE, width=128):
+    def __init__(self, in_channels=3, num_classes=3, img_size=256, width=128):
         super().__init__()
         side = img_size // 4
         self.patchify = nn.Conv2d(in_channels, width, kernel_size=4, stride=4)  # (B, 128, 64, 64)
@@ -207,7 +198,7 @@ class CNN(nn.Module):
         x = self.project(self.act(self.expand(x)))
         features = self.flatten(self.pool(x))
         # Under CPU mixed precision the small head stays in fp32: it costs nothing, and oneDNN's
-        # bf16 matrix multiply kills the process (SIGFPE) on CPUs with AMX at one size (batch 12).
+        # bf16 matrix multiply has killed the process (SIGFPE) on CPUs with AMX at one size.
         with torch.autocast("cpu", enabled=False):
             return self.linear(features.float())
 
@@ -221,56 +212,38 @@ OPTIMIZERS = {
 }
 
 
-def build_model(cfg, num_classes):
-    in_channels = 1 if cfg["grayscale"] else 3
-    return MODELS[cfg["model"]](in_channels, num_classes, cfg["img_size"])
-
-
-def build_optimizer(cfg, model):
-    return OPTIMIZERS[cfg["optimizer"]](model.parameters(), lr=cfg["learning_rate"])
-
-
-def count_parameters(model):
-    return sum(p.numel() for p in model.parameters())
+def build_model(num_classes):
+    in_channels = 1 if GRAYSCALE else 3
+    return MODELS[MODEL](in_channels, num_classes, IMG_SIZE)
 
 
 # ----------------------------------------------------------------------------- train / eval
 
 
-def train_one_epoch(
-    dataloader, model, loss_fn, optimizer, precision, cfg, device, examples_seen, run
-):
-    """One pass over the training split, each batch's mean loss logged against the examples seen."""
-    rank, world = rank_and_world()  # under torchrun: this process's number, and how many there are
-    epoch_end = examples_seen + len(dataloader.dataset)
+def train_one_epoch(dataloader, model, loss_fn, optimizer, autocast, examples_seen):
+    """One pass over the training split, each batch's mean loss logged against the examples seen
+    (by this process); returns their number."""
+    device = next(model.parameters()).device  # where the model is
     model.train()
     for X, y in tqdm(dataloader, desc="  train", leave=False, disable=None):  # a bar on terminals
         X, y = X.to(device), y.to(device)
-        if cfg["augment"]:
-            X = augment(X, cfg["img_size"])
-        # The step's examples, over all processes; a few are drawn twice under torchrun (see
-        # train()), so an epoch counts no more than the split holds.
-        examples_seen = min(examples_seen + len(y), epoch_end)
-        # Under torchrun every process loads the same batch and draws the same crops, then trains
-        # on its share: together they take the step one process takes with the whole batch.
-        X, y = X[rank::world], y[rank::world]
-        with precision.autocast:  # mixed precision, where MIXED_PRECISION chose it
-            loss = loss_fn(model(normalize(X, cfg["grayscale"])), y)
+        if AUGMENT:
+            X = augment(X)
+        with autocast:  # mixed precision, where MIXED_PRECISION chose it
+            loss = loss_fn(model(normalize(X)), y)
         optimizer.zero_grad()
-        # The course sums the loss over the batch; torchrun averages the processes' gradients, so
-        # `* world` makes that average the sum over the whole batch. Without fp16 the scaler does
-        # nothing: these three lines are loss.backward(); optimizer.step().
-        precision.scaler.scale(loss * world).backward()
-        precision.scaler.step(optimizer)
-        precision.scaler.update()
-        run.log({"batch_loss": loss.item() / len(y), "examples_seen": examples_seen})
+        loss.backward()
+        optimizer.step()
+        examples_seen += len(y)
+        wandb.log({"batch_loss": loss.item() / len(y), "examples_seen": examples_seen})
     return examples_seen
 
 
 @torch.inference_mode()
-def evaluate(eval_loaders, model, loss_fn, precision, cfg, device):
+def evaluate(eval_loaders, model, loss_fn, autocast):
     """{"train_accuracy": ..., "train_loss": ..., ...} (fractions, mean losses), and each split's
     predictions."""
+    device = next(model.parameters()).device
     model.eval()
     metrics = {}
     predictions = {}
@@ -279,8 +252,8 @@ def evaluate(eval_loaders, model, loss_fn, precision, cfg, device):
         predicted = []
         for X, y in dataloader:
             X, y = X.to(device), y.to(device)
-            with precision.autocast:
-                logits = model(normalize(X, cfg["grayscale"]))
+            with autocast:
+                logits = model(normalize(X))
             total_loss += loss_fn(logits.float(), y).item()
             predicted.append(logits.argmax(dim=1).cpu())
         predictions[split] = torch.cat(predicted)
@@ -290,141 +263,96 @@ def evaluate(eval_loaders, model, loss_fn, precision, cfg, device):
     return metrics, predictions
 
 
-def train(cfg, resume_point=None):
-    """Train, evaluate and log one model as `cfg` says (from `resume_point`, if given); save it."""
-    device = pick_device(cfg["device"])
-    rank, world = rank_and_world()
-    precision = choose_precision(cfg, device)
-    splits, class_names = load_splits(cfg)
-    # A step trains on BATCH_SIZE x processes pictures (one process: the course's shuffle=True).
-    # Under torchrun an epoch draws a multiple of the processes, a few pictures twice, so that
-    # every process's share of every step is as large, never empty.
-    epoch_size = math.ceil(len(splits["train"]) / world) * world
+def train(folder, checkpoint=None):
+    """Train, evaluate and log the model the settings describe, saved in `folder` after every
+    epoch; with a `checkpoint`, carry on from it. Returns the summary."""
+    device = pick_device()
+    rank, world = rank_and_world()  # (0, 1), unless torchrun started several processes
+    splits = load_splits(checkpoint and checkpoint["class_names"])
+    class_names = splits["train"].class_names
+    # A new order every epoch; under torchrun, each process trains on its share of it.
+    sampler = DistributedSampler(splits["train"], world, rank, seed=SEED)
     train_loader = DataLoader(
-        splits["train"],
-        cfg["batch_size"] * world,
-        sampler=RandomSampler(splits["train"], num_samples=epoch_size),
-        num_workers=workers(splits["train"]),
+        splits["train"], BATCH_SIZE, sampler=sampler, num_workers=workers(splits["train"])
     )
     eval_loaders = {
-        name: DataLoader(split, cfg["eval_batch_size"], num_workers=workers(split))
+        name: DataLoader(split, EVAL_BATCH_SIZE, num_workers=workers(split))
         for name, split in splits.items()
     }
-    torch.manual_seed(cfg["seed"])
-    model = build_model(cfg, len(class_names)).to(device, memory_format=precision.memory_format)
+    torch.manual_seed(SEED)
+    model = build_model(len(class_names)).to(device)
     loss_fn = nn.CrossEntropyLoss(reduction="sum")  # summed over the batch, as the course starter
-    optimizer = build_optimizer(cfg, model)
-    # Under torchrun the model is wrapped to share gradients between the processes; the weights
-    # are the same ones, saved from `model` itself.
-    step_model = DistributedDataParallel(model) if world > 1 else model
-    run, done, examples_seen = start_or_resume(cfg, resume_point, model, optimizer, precision)
-    print(f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; {class_names}")
-    started = time.time()
-    for epoch in range(done + 1, cfg["n_epochs"] + 1):
-        # The epoch's order and crops come from SEED and the epoch alone: --resume redoes it.
-        torch.manual_seed(1000 * cfg["seed"] + epoch)
+    optimizer = OPTIMIZERS[OPTIMIZER](model.parameters(), lr=LEARNING_RATE)
+    autocast, scaler = mixed_precision(device, model, optimizer)
+    done = restore(checkpoint, model, optimizer, scaler)  # what a stopped run had done, or nothing
+    # Under torchrun, the processes average their gradients at every step.
+    ddp_model = DistributedDataParallel(model) if world > 1 else model
+    start_wandb(done["wandb_id"])
+    num_parameters = sum(p.numel() for p in model.parameters())
+    print(f"Using {device}; {MODEL}, {num_parameters:,} parameters; {class_names}")
+    started = time.time() - done["seconds"]
+    examples_seen = done["examples_seen"]
+    for epoch in range(done["epoch"] + 1, N_EPOCHS + 1):
+        sampler.set_epoch(epoch)
+        # The epoch's crops come from SEED, the epoch and the process: --resume redoes them.
+        torch.manual_seed(SEED + 1000 * epoch + rank)
         examples_seen = train_one_epoch(
-            train_loader, step_model, loss_fn, optimizer, precision, cfg, device, examples_seen, run
+            train_loader, ddp_model, loss_fn, optimizer, autocast, examples_seen
         )
-        metrics, predictions = evaluate(eval_loaders, step_model, loss_fn, precision, cfg, device)
-        check_loss(metrics["train_loss"], epoch, cfg, len(class_names))
-        logged = {"epoch": epoch, **metrics}
-        if cfg["log_images"] and epoch == cfg["n_epochs"]:
-            logged |= captioned(splits, predictions, class_names, cfg)
-        run.log(logged)
+        metrics, predictions = evaluate(eval_loaders, model, loss_fn, autocast)
+        check_loss(metrics["train_loss"], epoch, len(class_names))
+        wandb.log({"epoch": epoch, **metrics})
+        summary = {"epoch": epoch, **metrics, "examples_seen": examples_seen}
+        summary |= {"seconds": round(time.time() - started, 2), "num_parameters": num_parameters}
         if rank == 0:  # under torchrun, the first process writes the files
-            save_resume_point(cfg, epoch, examples_seen, run, model, optimizer, precision)
+            save(folder, summary, model, optimizer, scaler, class_names)
         print(
-            f"epoch {epoch}/{cfg['n_epochs']}: accuracy (loss) "
+            f"epoch {epoch}/{N_EPOCHS}: accuracy (loss) "
             f"train {metrics['train_accuracy']:.1%} ({metrics['train_loss']:.3f}), "
             f"val {metrics['val_accuracy']:.1%} ({metrics['val_loss']:.3f}), "
             f"test {metrics['test_accuracy']:.1%} ({metrics['test_loss']:.3f})"
         )
-    if done == cfg["n_epochs"]:  # resumed after the last epoch: only the results are left to write
-        metrics, predictions = evaluate(eval_loaders, step_model, loss_fn, precision, cfg, device)
-    seconds = round(time.time() - started, 2)
-    extra = {"examples_seen": examples_seen, "seconds": seconds, "mixed_precision": precision.name}
-    return finish(
-        cfg, run, model, class_names, metrics | extra, predictions["test"], splits["test"]
-    )
+    return finish(folder, summary, splits, predictions)
 
 
 # ----------------------------------------------------------------------------- logging / reporting
 
 
-def start_wandb(cfg, resume_id=None):
-    """A wandb run that never waits at a login prompt: online with credentials, else offline into
-    ./wandb (also when the server is silent for 15 s); WANDB_MODE, when set, decides."""
-    has_credentials = False
-    with contextlib.suppress(Exception):  # credentials wandb cannot read are no credentials
-        has_credentials = wandb.login(prompt=False, verify=False)
-    mode = os.environ.get("WANDB_MODE") or ("online" if has_credentials else "offline")
-    options = {
-        "project": cfg["wandb_project"],
-        "name": cfg["run_name"],
-        "config": cfg,
-        "id": resume_id,  # None: a new run
-        "resume": "allow",
-    }
-    try:
-        run = wandb.init(mode=mode, settings=wandb.Settings(init_timeout=15), **options)
-    except Exception as error:  # no answer, or the key was refused
-        print(f"warning: wandb could not start {mode} ({str(error).strip().splitlines()[0]}).")
-        run = wandb.init(mode="offline", **options)
-    run.define_metric("batch_loss", step_metric="examples_seen")  # the charts' x-axes
-    for split in ("train", "val", "test"):
-        run.define_metric(f"{split}_accuracy", step_metric="epoch")
-        run.define_metric(f"{split}_loss", step_metric="epoch")
-    return run
-
-
-def captioned(splits, predictions, class_names, cfg):
+def captioned(splits, predictions):
     """Each split's first batch as pictures for wandb, as the model sees them (in colour, or in
     luma), captioned `<predicted> / <true>`."""
+    class_names = splits["train"].class_names
     logged = {}
     for split, data in splits.items():
         pictures = []
-        for i in range(min(len(data), cfg["eval_batch_size"])):
+        for i in range(min(len(data), EVAL_BATCH_SIZE)):
             image, label = data[i]
-            picture = v2.functional.to_pil_image(image)
+            picture = v2.functional.to_pil_image(image).convert("L" if GRAYSCALE else "RGB")
             caption = f"{class_names[predictions[split][i]]} / {class_names[label]}"
-            pictures.append(
-                wandb.Image(picture.convert("L" if cfg["grayscale"] else "RGB"), caption=caption)
-            )
+            pictures.append(wandb.Image(picture, caption=caption))
         logged[f"predictions/{split}"] = pictures
     return logged
 
 
-def finish(cfg, run, model, class_names, metrics, predictions, test_split):
-    """Save the model and a summary, log the final figures and the test split's confusion matrix
-    (which classes are taken for which), report; return the summary."""
-    folder = run_folder(cfg)
-    summary = metrics | {
-        "epochs": cfg["n_epochs"],
-        "num_parameters": count_parameters(model),
-        "settings": cfg,
-    }
-    if rank_and_world()[0] == 0:  # under torchrun, the first process writes the files
-        checkpoint = {
-            "format": CHECKPOINT_FORMAT,
-            "model_state": model.state_dict(),
-            "settings": cfg,
-            "class_names": class_names,
-        }
-        save_atomically(checkpoint, folder / "model.pth")
-        (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    matrix = wandb.plot.confusion_matrix(
-        y_true=test_split.labels.tolist(), preds=predictions.tolist(), class_names=class_names
-    )
-    run.log({"test_confusion_matrix": matrix})
-    if cfg["log_model"]:  # an artifact of type "model"; offline, `wandb sync` uploads it
-        run.log_model(folder / "model.pth", name=cfg["run_name"].replace("/", "-") + "-model")
-    run.summary.update(summary)
-    run.finish()
-    (folder / "resume.pth").unlink(missing_ok=True)  # finished: nothing is left to resume
+def finish(folder, summary, splits, predictions):
+    """Log the captioned pictures, the test split's confusion matrix (which classes are taken for
+    which; also printed) and the model; report the final figures, and return them."""
+    class_names = splits["train"].class_names
+    if LOG_IMAGES:
+        wandb.log(captioned(splits, predictions))
+    true = splits["test"].labels.tolist()
+    predicted = predictions["test"].tolist()
+    matrix = wandb.plot.confusion_matrix(y_true=true, preds=predicted, class_names=class_names)
+    wandb.log({"test_confusion_matrix": matrix})
+    if LOG_MODEL:  # an artifact of type "model"; its name as wandb allows; offline, `wandb sync`
+        artifact = re.sub(r"[^\w.-]", "-", RUN_NAME, flags=re.ASCII) + "-model"
+        wandb.run.log_model(folder / "checkpoint.pth", name=artifact)
+    wandb.run.summary.update(summary)
+    wandb.finish()
+    print(confusion_table(true, predicted, class_names))
     print(
-        f"{cfg['run_name']}: {summary['num_parameters']:,} parameters, {summary['seconds']:.0f} s, "
-        f"test accuracy {summary['test_accuracy']:.1%}. Saved to {folder}"
+        f"{RUN_NAME}: {MODEL}, {summary['num_parameters']:,} parameters, {summary['seconds']:.0f} "
+        f"s, test accuracy {summary['test_accuracy']:.1%}. Saved in {folder}"
     )
     return summary
 
@@ -432,434 +360,289 @@ def finish(cfg, run, model, class_names, metrics, predictions, test_split):
 # ----------------------------------------------------------------------------- main
 
 
-def predict(cfg, paths):
-    """Print the predicted class and the class probabilities of each picture."""
-    model, checkpoint = load_checkpoint(run_folder(cfg) / "model.pth")
-    settings = checkpoint["settings"]
-    class_names = checkpoint["class_names"]
-    for path in paths:
-        image, problem = try_load(path, settings["img_size"], settings["fast_decode"])
-        if problem:
-            raise UserError(
-                f"{path} {problem}: pass a picture (JPEG, PNG, WebP, ...) to --predict."
-            )
-        with torch.inference_mode():
-            probabilities = model(normalize(image[None], settings["grayscale"])).softmax(dim=1)[0]
-        shares = zip(class_names, probabilities.tolist(), strict=True)
-        spread = ", ".join(f"{name} {p:.1%}" for name, p in shares)
-        print(f"{path}: {class_names[probabilities.argmax()]} ({spread})")
-
-
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a cluster's stop acts as Ctrl-C
-    cfg = None
+    folder = None
     try:
-        cfg, command = parse_settings(argv)
-        join_torchrun(cfg)  # under torchrun: only the first process prints, logs and writes
-        if command.predict:
-            predict(cfg, command.predict)
+        pictures, resume = parse_settings(sys.argv[1:] if argv is None else argv)
+        if pictures:
+            predict(pictures)
         else:
-            with claim_run_folder(cfg):
-                resume_point = load_resume_point(cfg) if command.resume else None
-                train(cfg, resume_point)
+            join_torchrun()  # under torchrun: only the first process prints, logs and writes
+            with claim_run_folder(resume) as folder:
+                train(folder, read_checkpoint(folder) if resume else None)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        wandb.finish(exit_code=1)
-        if cfg and (run_folder(cfg) / "resume.pth").is_file():
-            carry_on = command_line(argv)
-            print(
-                f"Stopped. Carry on from the last finished epoch with: {carry_on}", file=sys.stderr
-            )
-        else:
-            print("Stopped before the first epoch finished; nothing was saved.", file=sys.stderr)
+        print(stopped(folder), file=sys.stderr)
         return 130
     finally:
+        wandb.finish(exit_code=1)  # a run still open here did not end well
         if dist.is_initialized():  # under torchrun
             dist.destroy_process_group()
     return 0
 
 
 # ============================================================================= machinery
-# Below this line: the command line, checks of the input, the choice of device and precision,
-# stopping and resuming. The data, the models and the training steps are all above.
+# Below this line: the command line and checks of the settings, --predict, wandb's start, reading
+# the CSVs and pictures, the device, mixed precision, torchrun, run folders and checkpoints.
 
-CHOICES = {
-    "MODEL": list(MODELS),
-    "OPTIMIZER": list(OPTIMIZERS),
-    "DEVICE": ["auto", "cuda", "mps", "cpu"],
-    "MIXED_PRECISION": ["auto", "off", "bf16", "fp16"],
-}
 ALIASES = {"LEARNING_RATE": ["--lr"], "N_EPOCHS": ["--epochs"]}
-LEAST = {"LEARNING_RATE": 0, "BATCH_SIZE": 1, "EVAL_BATCH_SIZE": 1, "N_EPOCHS": 1, "IMG_SIZE": 8}
-CHECKPOINT_FORMAT = "img_classifier/1"
-RESUME_FORMAT = "img_classifier-resume/4"
-# What --resume may change: where the run lives and runs, and what it logs; not what it trains.
-RESUMABLE = [
-    *["n_epochs", "device", "log_images", "log_model", "memory_budget_gb"],
-    *["wandb_project", "out_dir", "run_name"],
-]
+LEAST = {"LEARNING_RATE": 0, "BATCH_SIZE": 1, "EVAL_BATCH_SIZE": 1, "N_EPOCHS": 1, "SEED": 0}
+LEAST["IMG_SIZE"] = 8
+# What --resume and --predict may change: where a run lives and runs, and what it logs.
+CHANGEABLE = ["N_EPOCHS", "DEVICE", "LOG_IMAGES", "LOG_MODEL", "MEMORY_BUDGET_GB", "WANDB_PROJECT"]
+CHANGEABLE += ["OUT_DIR", "RUN_NAME"]
 
 
 class UserError(Exception):
-    """Something the user can fix (a setting, a file): reported without a traceback, one line for
-    each problem."""
+    """Something the user can fix (a setting, a file): reported in one line, without a traceback."""
 
 
-def true_or_false(text):  # a boolean flag's value, as a wandb sweep agent writes it: --augment=True
-    return ("false", "true").index(text.lower()) == 1  # else "invalid true_or_false value"
+def true_or_false(text):
+    """A boolean flag's value: --augment=True, as a sweep agent writes it; also 1 or 0."""
+    return ("false", "true", "0", "1").index(text.lower()) % 2 == 1  # else "invalid ... value"
 
 
 def parse_settings(argv):
-    """The settings {name: value} as the command line sets them, and its --predict and --resume."""
+    """Set the settings: the file's, as the command line changes them; for --predict and --resume,
+    the run's own, which a flag may change only where CHANGEABLE. Each is read as a flag of the
+    type its annotation gives (1 for a float is 1.0), whether edited here or given. Returns the
+    files to predict, and whether to resume."""
+    kinds = sys.modules[__name__].__annotations__  # the settings block's {NAME: type}
     source = Path(__file__).read_text(encoding="utf-8")
-    comments = dict(re.findall(r"^([A-Z][A-Z0-9_]*) = .*?# (.*)$", source, re.MULTILINE))
+    comments = dict(re.findall(r"^([A-Z][A-Z0-9_]*)\b.*?# (.*)$", source, re.MULTILINE))
     parser = argparse.ArgumentParser(
         prog=Path(__file__).name,
         description=__doc__.split("\n\n")[0],
         usage=argparse.SUPPRESS,  # an error is then one line, not a usage block and the error
         allow_abbrev=False,
+        argument_default=argparse.SUPPRESS,  # only the flags given
     )
-    for name, default in SETTINGS.items():
-        kind = {"type": type(default)}
-        if isinstance(default, bool):  # --grayscale, or --grayscale=True or False
-            kind = {"type": true_or_false, "nargs": "?", "const": True}
+    for name, default in DEFAULTS.items():
+        kind = kinds.get(name, type(default))
+        options = {"type": kind}
+        if get_args(kind):  # a Literal: one of its values
+            options = {"choices": get_args(kind)}
+        if kind is bool:  # --grayscale, or --grayscale=True or False
+            options = {"type": true_or_false, "nargs": "?", "const": True}
         help = f"{comments.get(name, '')} (default: {default})".replace("%", "%%")  # argparse's %
         parser.add_argument(
-            "--" + name.lower(), *ALIASES.get(name, []), default=default, help=help, **kind
+            "--" + name.lower(), *ALIASES.get(name, []), dest=name, help=help, **options
         )
-    parser.add_argument("--predict", nargs="+", metavar="FILE", help="classify each FILE")
-    parser.add_argument("--resume", action="store_true", help="carry on with the stopped run")
-    cfg = vars(parser.parse_args(argv))
-    command = argparse.Namespace(predict=cfg.pop("predict"), resume=cfg.pop("resume"))
-    check_settings(cfg)
-    return cfg, command
-
-
-def check_settings(cfg):
-    for name, choices in CHOICES.items():  # argparse checks only what the command line gives
-        if cfg[name.lower()] not in choices:
+    parser.add_argument("--predict", nargs="+", default=[], metavar="FILE", help="classify FILEs")
+    parser.add_argument(
+        "--resume", action="store_true", default=False, help="carry on with the run RUN_NAME"
+    )
+    given = vars(parser.parse_args(argv))  # the flags given
+    settings = vars(parser.parse_args([f"--{n.lower()}={v}" for n, v in DEFAULTS.items()] + argv))
+    pictures = settings.pop("predict")  # the file's settings, checked as flags, and those given
+    resume = settings.pop("resume")
+    if pictures or resume:
+        done = read_summary(Path(settings["OUT_DIR"]) / settings["RUN_NAME"])
+        saved = done["settings"]
+        given = {name: value for name, value in given.items() if name not in CHANGEABLE}
+        changed = [name for name, value in given.items() if saved.get(name) not in (None, value)]
+        if changed:
             raise UserError(
-                f"{name} must be one of {', '.join(choices)}, got {cfg[name.lower()]!r}: edit it "
-                f"in {Path(__file__).name} or pass --{name.lower()} with one of them."
+                f"{', '.join(changed)}: the run was trained with "
+                f"{', '.join(repr(saved[name]) for name in changed)}; leave these flags out, or "
+                f"start a new run."
             )
+        settings |= {name: value for name, value in saved.items() if name not in CHANGEABLE}
     for name, least in LEAST.items():
-        if not cfg[name.lower()] >= least:  # nan is not either
+        if not least <= settings[name] < 2**63:  # nan is not; nor is what torch cannot hold
             raise UserError(
-                f"{name} must be at least {least}, got {cfg[name.lower()]}: edit it in "
-                f"{Path(__file__).name} or pass --{name.lower()} with another value."
+                f"{name} must be at least {least} (and below 2**63), got {settings[name]}: edit it "
+                f"in {Path(__file__).name}, or pass --{name.lower()} with another value."
             )
-    if cfg["device"] in ("cuda", "mps") and pick_device("auto").type != cfg["device"]:
+    globals().update(settings)
+    if resume and done["epoch"] >= N_EPOCHS:
         raise UserError(
-            f"DEVICE is {cfg['device']}, but PyTorch finds no such device here: pass --device "
-            f"auto or cpu."
+            f"{RUN_NAME} has trained {done['epoch']} epoch(s), and N_EPOCHS is {N_EPOCHS}: pass "
+            f"--n_epochs {done['epoch'] + 1} or more to train it further."
         )
-    wandb_modes = ["online", "offline", "disabled", "dryrun", "run", "shared"]
-    if os.environ.get("WANDB_MODE", "online") not in wandb_modes:
-        raise UserError(
-            f"WANDB_MODE={os.environ['WANDB_MODE']} is not a mode wandb knows: set it to online, "
-            f"offline or disabled, or unset it."
-        )
+    return pictures, resume
 
 
-def command_line(argv):
-    """The command that started this run, with --resume, to paste. Under torchrun (on Linux, where
-    its command can be read), torchrun's own command and options."""
-    launcher = Path(f"/proc/{os.getppid()}/cmdline")
-    if "LOCAL_RANK" in os.environ and launcher.is_file():
-        command = launcher.read_text().split("\0")[:-1]
-    else:
-        command = ["python", Path(__file__).name, *argv]
-    return shlex.join([arg for arg in command if arg != "--resume"] + ["--resume"])
+def settings():
+    """The settings as this run uses them: {NAME: value}."""
+    return {name: globals()[name] for name in DEFAULTS}
 
 
-@contextlib.contextmanager
-def reading(csv_file):
-    """Turn a CSV that is missing, not UTF-8 or malformed into one line saying what to fix."""
-    if not Path(csv_file).is_file():
-        raise UserError(
-            f"{csv_file} not found: set DATA_DIR (--data_dir) to the folder that holds "
-            f"img_train.csv, img_val.csv and img_test.csv."
-        )
-    try:
-        Path(csv_file).read_bytes().decode("utf-8")
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)  # more fields than the header
-            yield
-    except UnicodeDecodeError as error:
-        raise UserError(
-            f"{csv_file} is not UTF-8 text (byte {error.start} is "
-            f"{error.object[error.start]:#04x}): save it again with UTF-8 encoding."
-        ) from None
-    except pd.errors.ParserWarning:
-        raise UserError(
-            f"{csv_file} has rows with more fields than its header has columns: put each field "
-            f"that holds a comma in double quotes, or name every column in the header."
-        ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise UserError(
-            f"{csv_file} cannot be read as CSV ({str(error).strip().splitlines()[-1]}): check "
-            f"that every field with a comma, quote or line break is in double quotes."
-        ) from None
-
-
-def check_labels(csv_file, frame, data_column, class_names=None):
-    """Each row's label_idx as a tensor, and {label_idx: label}: the training split's own, or
-    `class_names` (the training split's), which every row must then agree with."""
-    if not {data_column, "label", "label_idx"} <= set(frame.columns):
-        raise UserError(
-            f"{csv_file} has the columns {', '.join(frame.columns)}: its header must name "
-            f"{data_column}, label and label_idx."
-        )
-    if frame.empty:
-        raise UserError(f"{csv_file} has no rows: every split needs at least one example.")
-    training = class_names is None
-    names = dict(class_names or {})  # label_idx -> label: the training split's, or these rows'
-    problems = []
-    rows = zip(frame["label"].str.strip(), frame["label_idx"].str.strip(), strict=True)
-    for row, (label, index) in enumerate(rows, start=1):
-        # a class number is 2, or 2.0 as spreadsheets write it
-        number = int(float(index)) if re.fullmatch(r"\d{1,9}(\.0*)?", index) else None
-        if not label or number is None:
-            problems.append(
-                f"{csv_file} row {row}: label {label!r} with label_idx {index!r}: each row needs a "
-                f"class name and a class number, 0, 1, 2, ... one number per class."
-            )
-        elif training and number not in names and label not in names.values():
-            names[number] = label
-        elif names.get(number) != label:
-            problems.append(
-                f"{csv_file} row {row}: label {label!r} with label_idx {number} disagrees with the "
-                f"classes of the training split and earlier rows, {names}; one class, one number."
-            )
-    if training and not problems and sorted(names) != list(range(len(names))):
-        problems.append(
-            f"{csv_file}, column label_idx: the class numbers are {sorted(names)}; with "
-            f"{len(names)} classes they must be 0 to {len(names) - 1}."
-        )
-    if problems:
-        raise UserError("\n  ".join([f"{len(problems)} problem(s) with labels:", *problems]))
-    return torch.tensor([int(float(index)) for index in frame["label_idx"]]), names
-
-
-def to_rgb(img):
-    """Any picture as 8-bit RGB: transparency over white, 16-bit values scaled, CMYK converted."""
-    if img.mode.startswith("I"):  # 16-bit (or 32-bit) integers
-        img = img.convert("I").point(lambda value: value / 257)
-    if img.has_transparency_data:
-        img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA"))
-    return img.convert("RGB")
-
-
-def try_load(path, img_size, fast_decode=True):
-    """(picture, None), or (None, why it cannot be used)."""
-    try:
-        return load_image(path, img_size, fast_decode), None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        return None, f"cannot be read ({str(error).splitlines()[0]})"
-
-
-def check_pictures(csv_file, written_paths, problems):
-    rows = enumerate(zip(written_paths, problems, strict=True), start=1)
-    problems = [
-        f"{csv_file} row {row}, column image: {path} {why}" for row, (path, why) in rows if why
-    ]
-    if problems:
-        title = (
-            f"{len(problems)} picture(s) in {csv_file} cannot be used (fix the paths in the image "
-            f"column, or replace the files; PNG, WebP, CMYK and 16-bit are fine)"
-        )
-        raise UserError("\n  ".join([f"{title}:", *problems]))
-
-
-def workers(dataset):
-    """Pictures not kept in memory are decoded by worker processes, one per CPU core."""
-    return 0 if dataset.images is not None else os.cpu_count()
-
-
-def pick_device(name):  # "auto": a GPU (cuda or mps) when PyTorch finds one, else the CPU
-    if name == "auto":
-        return torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
-    return torch.device(name)
-
-
-def choose_precision(cfg, device, cpu=None, gpu_capability=None):
-    """MIXED_PRECISION as used (.name: "off", "bf16" or "fp16"; .autocast, .scaler, the model's
-    .memory_format). "auto": on an NVIDIA GPU, bf16 where it is native (compute capability 8.0
-    and up), else fp16; on Apple's, off; on a CPU, bf16 only for the CNN and only where it was
-    measured faster (AMX, or AMD's avx512_bf16; bench/README.md)."""
-    cpu = cpu or cpu_features()
-    name = cfg["mixed_precision"]
-    cnn = cfg["model"] == "cnn"
-    if name == "auto" and device.type == "cuda":
-        name = (
-            "bf16" if (gpu_capability or torch.cuda.get_device_capability()) >= (8, 0) else "fp16"
-        )
-    elif name == "auto":
-        name = "bf16" if device.type == "cpu" and cnn and cpu["fast_bf16"] else "off"
-    elif device.type == "cpu" and name == "bf16" and cpu["amx"] and not cnn:
-        name = "off"
-        print("warning: not bf16: oneDNN's bf16 matrix multiply crashes on the MLP with AMX.")
-    elif device.type == "cpu" and name == "bf16" and not cpu["native_bf16"]:
-        print("warning: this CPU has no native bf16, so it is emulated, about 20 times slower.")
-    print(f"mixed precision: {name} (MIXED_PRECISION {cfg['mixed_precision']})")
-    world = rank_and_world()[
-        1
-    ]  # the loss is multiplied by it, so fp16's loss scale is divided by it
-    half = torch.float16 if name == "fp16" else torch.bfloat16
-    # channels_last lets cuDNN use tensor cores for the CNN, and AMX run its bf16 convolutions
-    # 1.3 times as fast.
-    fast_layout = cnn and (device.type == "cuda" or name == "bf16" and cpu["amx"])
-    return types.SimpleNamespace(
-        name=name,
-        autocast=torch.autocast(device.type, half, enabled=name != "off"),
-        scaler=torch.amp.GradScaler(device.type, 2.0**16 / world, enabled=name == "fp16"),
-        memory_format=torch.channels_last if fast_layout else torch.preserve_format,
-    )
-
-
-def cpu_features(capabilities=None, onednn_isa=None):
-    """What the CPU computes natively, as torch reads it: "native_bf16", "amx", and "fast_bf16"
-    (AMX, or AMD's avx512_bf16: measured faster for the CNN); less what ONEDNN_MAX_CPU_ISA caps."""
-    capabilities = capabilities or torch.cpu.get_capabilities()
-    if onednn_isa is None:
-        onednn_isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL")
-    isa = onednn_isa.upper()
-    capped = isa not in ("", "ALL", "DEFAULT")  # below an instruction set, oneDNN emulates it
-    amx = bool(capabilities.get("amx_bf16")) and (not capped or "AMX" in isa)
-    avx512_bf16 = bool(capabilities.get("avx512_bf16")) and (not capped or "BF16" in isa or amx)
-    amd = "AMD" in capabilities.get("cpu_name", "").upper()
-    return {"native_bf16": amx or avx512_bf16, "amx": amx, "fast_bf16": amx or amd and avx512_bf16}
-
-
-def check_loss(loss, epoch, cfg, num_classes):
-    """Stop a run whose training loss is not a number, or a thousand times guessing's."""
-    if math.isfinite(loss) and loss <= 1000 * math.log(num_classes):
+def predict(paths):
+    """Print which run's model answers, then each picture's predicted class and the class
+    probabilities (under torchrun, once)."""
+    if os.environ.get("RANK", "0") != "0":
         return
-    good_rate = 1.0 if cfg["optimizer"] == "adadelta" else 1e-3  # the course's rates
-    smaller_rate = min(good_rate, cfg["learning_rate"] / 10)
-    raise UserError(
-        f"the training loss became {loss:.3g} in epoch {epoch}: {cfg['optimizer']} with learning "
-        f"rate {cfg['learning_rate']:g} takes steps too large for this model. Start again with a "
-        f"smaller one: --learning_rate {smaller_rate:g}"
+    checkpoint = read_checkpoint(Path(OUT_DIR) / RUN_NAME)
+    class_names = checkpoint["class_names"]
+    model = build_model(len(class_names))
+    model.load_state_dict(checkpoint["model"])
+    model.eval()
+    done = checkpoint["summary"]
+    print(
+        f"{RUN_NAME}: {MODEL}, {done['epoch']} epoch(s), test accuracy {done['test_accuracy']:.1%}"
+    )
+    for path in paths:
+        image, problem = try_load(path)
+        if problem:
+            raise UserError(
+                f"{path} {problem}: pass a picture (JPEG, PNG, WebP, ...) to --predict."
+            )
+        with torch.inference_mode():
+            probabilities = model(normalize(image[None])).softmax(dim=1)[0]
+        shares = zip(class_names, probabilities.tolist(), strict=True)
+        spread = ", ".join(f"{name} {p:.1%}" for name, p in shares)
+        print(f"{path}: {class_names[probabilities.argmax()]} ({spread})")
+
+
+def start_wandb(run_id):
+    """A wandb run (the stopped one, given its id) that never waits at a login prompt: online with
+    credentials, else offline into ./wandb (also when the server is silent for 15 s); WANDB_MODE,
+    when set, decides."""
+    has_credentials = False
+    with contextlib.suppress(Exception):  # credentials wandb cannot read are no credentials
+        has_credentials = wandb.login(prompt=False, verify=False)
+    mode = os.environ.get("WANDB_MODE") or ("online" if has_credentials else "offline")
+    if mode not in ("online", "offline", "disabled", "dryrun", "run", "shared"):
+        raise UserError(
+            f"WANDB_MODE={mode} is not a mode wandb knows: set it to offline, or unset it."
+        )
+    options = {"project": WANDB_PROJECT, "name": RUN_NAME, "config": settings(), "id": run_id}
+    try:
+        run = wandb.init(
+            mode=mode, resume="allow", settings=wandb.Settings(init_timeout=15), **options
+        )
+    except Exception as error:  # no answer, or the key was refused
+        print(f"warning: wandb could not start {mode} ({str(error).strip().splitlines()[0]}).")
+        run = wandb.init(mode="offline", resume="allow", **options)
+    run.define_metric("*", step_metric="epoch")  # the charts' x-axes
+    run.define_metric("batch_loss", step_metric="examples_seen")
+
+
+def read_summary(folder):
+    """The summary.json a run of this script wrote in `folder`, or a UserError saying there is
+    none."""
+    try:
+        return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise UserError(
+            f"no run of {Path(__file__).name} in {folder}: check --run_name and --out_dir (a run's "
+            f"folder is named when it starts), or train one first."
+        ) from None
+
+
+def read_checkpoint(folder):
+    """The checkpoint.pth this script wrote in `folder`, or a UserError saying why there is none."""
+    try:
+        checkpoint = torch.load(folder / "checkpoint.pth", map_location="cpu", weights_only=True)
+        checkpoint["summary"]["epoch"]  # noqa: B018 - what this script's checkpoints hold
+    except Exception:
+        raise UserError(
+            f"no model {Path(__file__).name} can read in {folder}: train one first, or pass the "
+            f"--run_name it was trained under."
+        ) from None
+    return checkpoint
+
+
+def restore(checkpoint, model, optimizer, scaler):
+    """The summary of what a stopped run has done, whose weights and optimiser state are loaded;
+    for a new run, epoch 0."""
+    if checkpoint is None:
+        return {"epoch": 0, "examples_seen": 0, "seconds": 0, "wandb_id": None}
+    done = checkpoint["summary"]
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    if checkpoint["scaler"]:  # a disabled scaler (not fp16) saves nothing
+        scaler.load_state_dict(checkpoint["scaler"])
+    print(f"Resuming {RUN_NAME} after epoch {done['epoch']}.")
+    return done
+
+
+def save(folder, summary, model, optimizer, scaler, class_names):
+    """The summary, with the settings and the wandb run's id, to summary.json; then everything to
+    checkpoint.pth: written whole to a file of its own, then renamed, so that a run stopped while
+    saving keeps the epoch before."""
+    summary = summary | {"wandb_id": wandb.run.id, "settings": settings()}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    checkpoint = {"summary": summary, "class_names": class_names, "model": model.state_dict()}
+    checkpoint |= {"optimizer": optimizer.state_dict(), "scaler": scaler.state_dict()}
+    torch.save(checkpoint, folder / "checkpoint.pth.tmp")
+    (folder / "checkpoint.pth.tmp").replace(folder / "checkpoint.pth")
+
+
+def stopped(folder):
+    """What a stop leaves on disk, and how to carry on."""
+    saved = []
+    for path in sorted(folder.glob("**/summary.json")) if folder else []:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        saved.append(f"{path.parent} after epoch {summary.get('epoch', N_EPOCHS)} of {N_EPOCHS}")
+    if not saved:
+        return "Stopped before the first epoch finished; nothing was saved."
+    return (
+        f"Stopped. Saved: {'; '.join(saved)}. Carry on with the same command plus --resume "
+        f"--run_name {RUN_NAME}"
     )
 
 
-def run_folder(cfg):
-    return Path(cfg["out_dir"]) / cfg["run_name"]
-
-
-def save_atomically(obj, path):
-    """torch.save to a file of its own, then renamed: a run stopped while saving keeps the last."""
-    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(obj, partial)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def save_resume_point(cfg, epoch, examples_seen, run, model, optimizer, precision):
-    """What --resume needs after a finished epoch (the next epoch's random numbers come from SEED
-    and its number)."""
-    point = {
-        "format": RESUME_FORMAT,
-        "settings": cfg
-        | {"processes": rank_and_world()[1]},  # a step's batch: BATCH_SIZE x processes
-        "epoch": epoch,
-        "examples_seen": examples_seen,
-        "wandb_id": run.id,
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scaler": precision.scaler.state_dict(),
-    }
-    save_atomically(point, run_folder(cfg) / "resume.pth")
-
-
-def start_or_resume(cfg, point, model, optimizer, precision):
-    """(wandb run, epochs done, examples seen): a new run, or the stopped one carried on."""
-    if point is None:
-        (run_folder(cfg) / "resume.pth").unlink(missing_ok=True)  # an earlier run's
-        return start_wandb(cfg), 0, 0
-    model.load_state_dict(point["model"])
-    optimizer.load_state_dict(point["optimizer"])
-    if point["scaler"]:  # an unused GradScaler saved nothing
-        precision.scaler.load_state_dict(point["scaler"])
-    print(f"Resuming after epoch {point['epoch']} ({point['examples_seen']} examples seen).")
-    return start_wandb(cfg, point["wandb_id"]), point["epoch"], point["examples_seen"]
-
-
-def load_resume_point(cfg):
-    """The stopped run RUN_NAME's resume point, or a UserError saying why it cannot carry on."""
-    path = run_folder(cfg) / "resume.pth"
-    try:
-        point = torch.load(path, map_location="cpu", weights_only=True)
-        readable = point["format"] == RESUME_FORMAT
-    except Exception:
-        readable = False
-    if not readable:
-        raise UserError(
-            f"nothing to resume at {path} (a run writes it after each epoch, and removes it when "
-            f"it ends): check --run_name and --out_dir, or start a new run without --resume."
-        )
-    saved = point["settings"]
-    current = cfg | {"processes": rank_and_world()[1]}
-    changed = [n for n in current if n not in RESUMABLE and current[n] != saved.get(n)]
-    if changed:
-        described = ", ".join(f"{n.upper()} ({saved.get(n)!r} -> {current[n]!r})" for n in changed)
-        raise UserError(
-            f"--resume carries on with the settings the run started with, but these differ: "
-            f"{described}. Use the command that started it, or start a new run under another "
-            f"--run_name."
-        )
-    done = point["epoch"]
-    if cfg["n_epochs"] < done or cfg["n_epochs"] == done < saved["n_epochs"]:
-        raise UserError(
-            f"this run already finished epoch {done} of {saved['n_epochs']}, so N_EPOCHS = "
-            f"{cfg['n_epochs']} leaves nothing to train: pass --n_epochs {done + 1} or more."
-        )
-    return point
-
-
 @contextlib.contextmanager
-def claim_run_folder(cfg):
-    """OUT_DIR/RUN_NAME, created and locked by the first process while the run lives; a folder it
-    cannot write, or another run's, stops every process."""
-    folder = run_folder(cfg)
+def claim_run_folder(resume):
+    """This run's folder: with --resume, OUT_DIR/RUN_NAME; else the first of RUN_NAME, RUN_NAME-2,
+    -3, ... not taken (under a wandb sweep, RUN_NAME-<its wandb id>: unique on every machine),
+    made at once so that no other run takes it too; RUN_NAME becomes its name. Locked while the
+    run lives; removed if nothing was saved in it. Under torchrun, the first process claims it."""
+    global RUN_NAME
     lock = None
     problem = None
     if rank_and_world()[0] == 0:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            lock = open(folder / "run.lock", "w")  # held while the run lives
-            if os.name == "posix":  # lifted when this process ends, however it ends
+            RUN_NAME = RUN_NAME if resume else free_name()
+            if os.name == "posix":  # a lock the system lifts when the process ends, however
                 import fcntl
 
+                lock = os.open(Path(OUT_DIR) / RUN_NAME, os.O_RDONLY)
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             problem = (
-                f"another run is writing to {folder} right now: wait for it to end, or give this "
-                f"one another --run_name."
+                f"another run is writing to {Path(OUT_DIR) / RUN_NAME} right now: wait for it."
             )
         except OSError as error:
             problem = (
-                f"cannot write to {folder} ({error.strerror or error}): pass --out_dir a folder "
-                f"you can write to."
+                f"cannot write to {Path(OUT_DIR) / RUN_NAME} ({error.strerror}): pass --out_dir a "
+                f"folder you can write to."
             )
+    shared = [RUN_NAME, problem]
     if dist.is_initialized():  # every process learns what the first one found
-        shared = [problem]
-        dist.broadcast_object_list(shared, src=0)
-        problem = shared[0]
+        dist.broadcast_object_list(shared)
+    RUN_NAME, problem = shared
     if problem:
         raise UserError(problem)
+    folder = Path(OUT_DIR) / RUN_NAME
     try:
-        yield
+        yield folder
     finally:
         if lock is not None:
-            Path(lock.name).unlink(missing_ok=True)
-            lock.close()
+            os.close(lock)
+        if rank_and_world()[0] == 0:
+            with contextlib.suppress(OSError):  # only an empty folder can be removed
+                folder.rmdir()
+
+
+def free_name():
+    """The first of RUN_NAME, RUN_NAME-2, RUN_NAME-3, ... with no folder yet; its folder, made."""
+    name = RUN_NAME
+    if "WANDB_SWEEP_ID" in os.environ:  # set by the sweep agent, with WANDB_RUN_ID
+        name = f"{RUN_NAME}-{os.environ['WANDB_RUN_ID']}"
+    number = 1
+    while True:
+        try:
+            (Path(OUT_DIR) / name).mkdir(parents=True)
+            return name
+        except FileExistsError:
+            number += 1
+            name = f"{RUN_NAME}-{number}"
 
 
 def rank_and_world():
@@ -869,37 +652,209 @@ def rank_and_world():
     return 0, 1
 
 
-def join_torchrun(cfg):
-    """Under torchrun, join the other processes (NCCL on GPUs, else gloo); only the first prints."""
-    if "LOCAL_RANK" not in os.environ:
+def join_torchrun():
+    """Under torchrun, join the other processes (NCCL on GPUs, else gloo); only the first prints
+    and logs."""
+    device = pick_device()  # DEVICE checked before anything is written
+    if "RANK" not in os.environ:
         return
     gpus = torch.cuda.device_count()
-    on_gpu = pick_device(cfg["device"]).type == "cuda"
-    if on_gpu and int(os.environ["LOCAL_WORLD_SIZE"]) > gpus:
+    if device.type == "cuda" and int(os.environ["LOCAL_WORLD_SIZE"]) > gpus:
         raise UserError(
             f"torchrun starts {os.environ['LOCAL_WORLD_SIZE']} processes on this machine, which "
             f"has {gpus} GPU(s): pass torchrun --nproc_per_node={gpus}, or --device cpu."
         )
-    if on_gpu:
-        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
-    dist.init_process_group("nccl" if on_gpu else "gloo")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if dist.get_rank() > 0:
         sys.stdout = open(os.devnull, "w")
         os.environ["WANDB_MODE"] = "disabled"
 
 
-def load_checkpoint(path):
-    """(model, checkpoint) as a run saved them, or a UserError saying why they cannot be read."""
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        model = build_model(checkpoint["settings"], len(checkpoint["class_names"]))
-        model.load_state_dict(checkpoint["model_state"])
-    except Exception:
+def pick_device():
+    """DEVICE as a torch.device: "auto" is a GPU (cuda or mps) when PyTorch finds one, else the
+    CPU; under torchrun, each process its own GPU."""
+    found = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+    if DEVICE not in ("auto", "cpu", found.type):
         raise UserError(
-            f"no model {Path(__file__).name} can read at {path}: train one first, or pass the "
-            f"--run_name (and --out_dir) it was trained under."
+            f"DEVICE is {DEVICE}, but PyTorch finds none here: pass --device auto or cpu."
+        )
+    device = found if DEVICE == "auto" else torch.device(DEVICE)
+    if device.type == "cuda":
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return device
+
+
+def mixed_precision(device, model, optimizer):
+    """MIXED_PRECISION as this hardware runs it, printed: the forward pass's autocast, and fp16's
+    loss scaler (disabled otherwise). "auto" is bf16 where the hardware has it natively and it was
+    measured faster, fp16 on NVIDIA GPUs without it, else off (bench/README.md)."""
+    cpu = torch.cpu.get_capabilities()
+    capped = "ONEDNN_MAX_CPU_ISA" in os.environ  # oneDNN told to leave out AMX and bf16: emulated
+    amx = cpu.get("amx_bf16") and not capped
+    fast_bf16 = amx or "AMD" in cpu.get("cpu_name", "") and cpu.get("avx512_bf16") and not capped
+    precision = MIXED_PRECISION
+    if precision == "auto" and device.type == "cuda":  # native bf16: compute capability 8.0 and up
+        precision = "bf16" if torch.cuda.get_device_capability(device) >= (8, 0) else "fp16"
+    elif precision == "auto":  # on a CPU, only for the CNN (the MLP was slower everywhere)
+        precision = "bf16" if device.type == "cpu" and MODEL == "cnn" and fast_bf16 else "off"
+    if precision == "bf16" and device.type == "cpu" and MODEL == "mlp" and amx:
+        precision = "off"  # oneDNN's bf16 matrix multiply crashes (SIGFPE) on the MLP with AMX
+    print(f"mixed precision: {precision} (MIXED_PRECISION {MIXED_PRECISION})")
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+    if precision == "fp16":
+        scale_losses(model, optimizer, scaler)
+    if MODEL == "cnn" and precision != "off":
+        model.to(memory_format=torch.channels_last)  # tensor cores, and AMX: 1.3 times as fast
+    half = torch.float16 if precision == "fp16" else torch.bfloat16
+    return torch.autocast(device.type, half, enabled=precision != "off"), scaler
+
+
+def scale_losses(model, optimizer, scaler):
+    """fp16's loss scaling by torch's GradScaler, attached with hooks so that a training step stays
+    loss.backward(); optimizer.step(): the gradient entering the model is multiplied by the scale
+    (as scaler.scale(loss) does), and each step first unscales the gradients, changes nothing when
+    they overflowed (as scaler.step(optimizer) does), then updates the scale."""
+
+    def unscale_or_skip(optimizer, args, kwargs):
+        scaler.unscale_(optimizer)
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"]]
+        if not all(grad.isfinite().all() for grad in grads if grad is not None):
+            optimizer.zero_grad()  # no gradients: the step changes nothing
+
+    model.register_full_backward_pre_hook(lambda module, grads: tuple(map(scaler.scale, grads)))
+    optimizer.register_step_pre_hook(unscale_or_skip)
+    optimizer.register_step_post_hook(lambda *args: scaler.update())
+
+
+def read_csv(csv_file, data_column):
+    """A course CSV's rows as text, or a UserError saying in one line what is wrong with it."""
+    if not Path(csv_file).is_file():
+        raise UserError(
+            f"{csv_file} not found: set DATA_DIR (--data_dir) to the folder that holds "
+            f"img_train.csv, img_val.csv and img_test.csv."
+        )
+    header = Path(csv_file).read_text(encoding="utf-8", errors="replace").partition("\n")[0]
+    if ";" in header and "," not in header:  # as Excel saves it where "," is the decimal point
+        raise UserError(
+            f"{csv_file} is separated by semicolons: save it with commas (in Excel, as CSV UTF-8)."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # more fields than the header
+            frame = pd.read_csv(csv_file, dtype=str, keep_default_na=False, index_col=False)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.ParserWarning) as error:
+        raise UserError(
+            f"{csv_file} cannot be read ({str(error).strip().splitlines()[-1]}): save it as "
+            f"UTF-8 CSV, each field with a comma, quote or line break in double quotes."
         ) from None
-    return model.eval(), checkpoint
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame()
+    if not {data_column, "label", "label_idx"} <= set(frame.columns):
+        raise UserError(
+            f"{csv_file} has the columns {', '.join(frame.columns)}: its header must name "
+            f"{data_column}, label and label_idx."
+        )
+    if frame.empty:
+        raise UserError(f"{csv_file} has no rows: every split needs at least one example.")
+    return frame
+
+
+def read_labels(csv_file, frame, class_names=None):
+    """Each row's label_idx as a tensor, and the class names (a list: label_idx -> label): given,
+    or the training split's own (each class number's first label); every row must agree."""
+    labels = frame["label"].str.strip()
+    numbers = pd.to_numeric(frame["label_idx"], errors="coerce")  # 2, or 2.0 as spreadsheets write
+    numbers = numbers.where(numbers.between(0, 1e6) & (numbers % 1 == 0))  # no class number: nan
+    if class_names is None:
+        first = labels.groupby(numbers).first()  # each class number's first label
+        class_names = list(first)
+        if list(first.index) != list(range(len(first))) or first.duplicated().any():
+            raise UserError(
+                f"{csv_file}: the classes (label_idx: label) are {first.to_dict()}: each needs a "
+                f"name of its own and a number, from 0 to {len(first) - 1}."
+            )
+    names = dict(enumerate(class_names))
+    disagree = [names.get(number) != label for number, label in zip(numbers, labels, strict=True)]
+    stop_on_rows(csv_file, disagree, f"need a label and label_idx of one class: {names}")
+    return torch.tensor(numbers.astype(int).tolist()), class_names
+
+
+def stop_on_rows(csv_file, bad, problem):
+    """A UserError naming how many rows `bad` marks, the first few, and their `problem`."""
+    rows = [row for row, is_bad in enumerate(bad, start=1) if is_bad]
+    if rows:
+        first = ", ".join(map(str, rows[:5]))
+        raise UserError(f"{csv_file}: {len(rows)} row(s) (first: {first}) {problem}.")
+
+
+def picture_path(data_dir, written):
+    """A row's picture: its path as written, from the CSV's folder (DATA_DIR); failing that, with
+    the course's ./data/ standing for that folder."""
+    path = data_dir / written
+    if not path.exists():
+        path = data_dir / written.removeprefix("./").removeprefix("data/")
+    return path
+
+
+def to_rgb(img):
+    """Any picture as 8-bit RGB: transparency over white, 16-bit values scaled, CMYK converted;
+    32-bit integer and float pictures, which have no agreed white, scaled to make their brightest
+    value white."""
+    if img.mode.startswith("I;16"):  # 16-bit integers
+        img = img.convert("I").point(lambda value: value / 257)
+    elif img.mode in ("I", "F"):
+        brightest = img.getextrema()[1] or 1
+        img = img.point(lambda value: value * 255 / brightest)
+    if img.has_transparency_data:
+        img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA"))
+    return img.convert("RGB")
+
+
+def try_load(path):
+    """(picture, None), or (None, why it cannot be used)."""
+    try:
+        return load_image(path, IMG_SIZE, FAST_DECODE), None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        return None, f"cannot be read ({str(error).splitlines()[0]})"
+
+
+def check_pictures(csv_file, written, problems):
+    failures = [f"{path} {why}" for path, why in zip(written, problems, strict=True) if why]
+    if failures:
+        problem = (
+            f"name pictures that cannot be used: fix the paths (./data/ stands for the CSV's "
+            f"folder) or replace the files (PNG, WebP, CMYK, 16-bit are fine). First: {failures[0]}"
+        )
+        stop_on_rows(csv_file, problems, problem)
+
+
+def workers(dataset):
+    """Pictures not kept in memory are decoded by worker processes, one per CPU core."""
+    return 0 if dataset.images is not None else os.cpu_count()
+
+
+def check_loss(loss, epoch, num_classes):
+    """Stop a run whose training loss is not a number, or a thousand times guessing's."""
+    if math.isfinite(loss) and loss <= 1000 * math.log(num_classes):
+        return
+    smaller_rate = min(1.0 if OPTIMIZER == "adadelta" else 1e-3, LEARNING_RATE / 10)
+    raise UserError(
+        f"the training loss became {loss:.3g} in epoch {epoch}: {OPTIMIZER} with learning rate "
+        f"{LEARNING_RATE:g} takes steps too large for this model. Start again with a smaller one: "
+        f"--learning_rate {smaller_rate:g}"
+    )
+
+
+def confusion_table(true, predicted, class_names):
+    """The test split's confusion matrix as text: pictures of each class (rows) taken for which."""
+    true_names = pd.Categorical.from_codes(true, class_names)
+    predicted_names = pd.Categorical.from_codes(predicted, class_names)
+    table = pd.crosstab(
+        true_names, predicted_names, rownames=["true"], colnames=["predicted"], dropna=False
+    )
+    return f"Test pictures, true class (rows) and predicted class (columns):\n{table}"
 
 
 if __name__ == "__main__":

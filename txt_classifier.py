@@ -1,18 +1,19 @@
-"""Tell real local news from LLM-written imitations: a bag of words against an LSTM.
+"""Tell real local news from LLM-written imitations: a bag of words, a linear model and an LSTM.
 
     python txt_classifier.py                          # bag of words, Adam (the defaults)
     python txt_classifier.py --optimizer sgd --lr 5   # the course's SGD baseline
-    python txt_classifier.py --model lstm
+    python txt_classifier.py --model lstm --run_name lstm
     python txt_classifier.py --batch_size 1 --max_len -1 --length_histogram
     python txt_classifier.py --repeats 3              # three seeds: mean and spread of accuracy
-    python txt_classifier.py --predict article.txt    # or --predict - to read standard input
+    python txt_classifier.py --run_name lstm --predict article.txt   # or --predict - (stdin)
     torchrun --standalone --nproc_per_node=2 txt_classifier.py   # one run over two processes
 
-Every UPPER_CASE setting below can be edited here or given on the command line by its lower-case
-name (`--n_epochs 2`, `--bidirectional=False`; `--help` lists them). Metrics go to wandb (offline
-into ./wandb without an account), the model and a summary to OUT_DIR/RUN_NAME/. Ctrl-C stops a
-run; the same command plus --resume carries on from the last finished epoch. Read from the top;
-below main(), a marked line starts machinery you can skip.
+Every setting below can be edited here or given on the command line by its lower-case name
+(`--n_epochs 2`, `--bidirectional=False`; `--help` lists them). Each run gets a folder of its
+own, OUT_DIR/RUN_NAME (RUN_NAME-2, -3, ... when that name is taken), where checkpoint.pth and
+summary.json are written after every epoch; metrics go to wandb (offline into ./wandb without an
+account). A stopped run carries on with the same command plus --resume and its --run_name.
+Read from the top; below main(), a marked line starts machinery you can skip.
 """
 
 import argparse
@@ -22,13 +23,13 @@ import json
 import math
 import os
 import re
-import shlex
 import signal
 import statistics
 import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Literal, get_args
 
 import pandas as pd
 import torch
@@ -36,35 +37,38 @@ import torch.distributed as dist
 import wandb
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
 # ----------------------------------------------------------------------------- settings
-DATA_DIR = "./data"  # folder holding txt_train.csv, txt_val.csv and txt_test.csv
-MODEL = "bow"  # "bow" (bag of words, nn.EmbeddingBag), "linear" (on which words occur) or "lstm"
-OPTIMIZER = "adam"  # "adam", "sgd" (the course baseline runs it with learning rate 5) or "adamw"
-LEARNING_RATE = 0.01  # optimiser step size (the course starts Adam at 0.001; README: why 0.01)
-BATCH_SIZE = 32  # articles per optimiser step (per process, under torchrun)
-EVAL_BATCH_SIZE = 64  # articles per batch when only measuring
-N_EPOCHS = 20  # passes over the training split
-EMBED_DIM = 128  # size of each word's embedding vector
-HIDDEN_DIM = 64  # LSTM hidden state size
-NUM_LAYERS = 1  # stacked LSTM layers
-BIDIRECTIONAL = False  # also read each article backwards (LSTM)
-MAX_LEN = 1024  # tokens kept per article, padded up to this; -1 keeps all and pads nothing
-MIN_FREQ = 1  # a word needs this many training occurrences to get its own embedding
-UNK_DROPOUT = 0.1  # share of training tokens made <unk> each batch, so that <unk> learns too
-BUCKET_BY_LENGTH = True  # batch articles of similar length together: the LSTM skips most padding
-LENGTH_HISTOGRAM = False  # save and log a histogram of training article lengths
-LOG_MODEL = False  # log model.pth to wandb as an artifact of type "model"
-REPEATS = 1  # train with seeds SEED .. SEED+REPEATS-1 and report mean and spread
-SEED = 0  # same seed, same data, same machine: same numbers
-RUN_NAME = "txt-classifier"  # wandb run name, and the folder under OUT_DIR
-WANDB_PROJECT = "txt-classifier"  # wandb project the run is logged to
-OUT_DIR = "./runs"  # model.pth, summary.json and the resume point go to OUT_DIR/RUN_NAME/
-DEVICE = "auto"  # "auto" picks a GPU (cuda or mps) when there is one, else "cpu"; or name one
+DATA_DIR: str = "./data"  # folder holding txt_train.csv, txt_val.csv and txt_test.csv
+MODEL: Literal["bow", "linear", "lstm"] = "bow"  # bag of words, words present, or the LSTM
+OPTIMIZER: Literal["adam", "sgd", "adamw"] = "adam"  # the course baseline runs SGD at rate 5
+LEARNING_RATE: float = (
+    0.01  # optimiser step size (the course starts Adam at 0.001; README: why 0.01)
+)
+BATCH_SIZE: int = 32  # articles per optimiser step (per process, under torchrun)
+EVAL_BATCH_SIZE: int = 64  # articles per batch when only measuring
+N_EPOCHS: int = 20  # passes over the training split
+EMBED_DIM: int = 128  # size of each word's embedding vector
+HIDDEN_DIM: int = 64  # LSTM hidden state size
+NUM_LAYERS: int = 1  # stacked LSTM layers
+BIDIRECTIONAL: bool = False  # also read each article backwards (LSTM)
+MAX_LEN: int = 1024  # tokens kept per article, padded up to this; -1 keeps all and pads nothing
+MIN_FREQ: int = 1  # a word needs this many training occurrences to get its own embedding
+UNK_DROPOUT: float = 0.1  # share of training tokens made <unk> each batch, so that <unk> learns too
+LENGTH_HISTOGRAM: bool = False  # save and log a histogram of training article lengths
+LOG_MODEL: bool = False  # log checkpoint.pth to wandb as an artifact of type "model"
+REPEATS: int = 1  # train with seeds SEED .. SEED+REPEATS-1 and report mean and spread
+SEED: int = 0  # same seed, same data, same machine: same numbers
+RUN_NAME: str = "txt-classifier"  # wandb run name and folder under OUT_DIR (-2, -3, ... if taken)
+WANDB_PROJECT: str = "txt-classifier"  # wandb project the run is logged to
+OUT_DIR: str = "./runs"  # where each run's folder goes
+DEVICE: Literal["auto", "cuda", "mps", "cpu"] = (
+    "auto"  # "auto": a GPU when there is one, else the CPU
+)
 # ----------------------------------------------------------------------------- end of settings
-SETTINGS = {name: value for name, value in globals().items() if name.isupper()}  # the block above
+DEFAULTS = {name: value for name, value in globals().items() if name.isupper()}  # the block above
 
 # ----------------------------------------------------------------------------- data
 
@@ -97,17 +101,19 @@ def text_transform(text, vocab, max_len):
 
 class CsvTextDataset(Dataset):
     """One split of a course CSV as (token ids, label_idx), tokenised once, here. The training
-    split builds the vocabulary and the class names {label_idx: label}; others are given them."""
+    split builds the vocabulary; the others are given it. Its rows must agree with `class_names`
+    (label_idx -> label), if given."""
 
-    def __init__(self, csv_file, max_len=MAX_LEN, vocab=None, min_freq=1, class_names=None):
-        # A file that is missing, not UTF-8 or not CSV stops the run with one line saying so.
-        with reading(csv_file):
-            frame = pd.read_csv(csv_file, dtype=str, keep_default_na=False, index_col=False)
-        self.labels, self.class_names = check_rows(csv_file, frame, class_names)
+    def __init__(self, csv_file, vocab=None, class_names=None):
+        frame = read_csv(
+            csv_file, "article"
+        )  # a file that cannot be used stops the run, in one line
+        self.labels, self.class_names = read_labels(csv_file, frame, class_names)
+        stop_on_rows(csv_file, frame["article"].str.strip() == "", "have an empty article")
         self.articles = list(frame["article"])
-        self.vocab = build_vocab(self.articles, min_freq) if vocab is None else vocab
+        self.vocab = vocab or build_vocab(self.articles, MIN_FREQ)
         self.token_ids = [
-            torch.tensor(text_transform(a, self.vocab, max_len)) for a in self.articles
+            torch.tensor(text_transform(a, self.vocab, MAX_LEN)) for a in self.articles
         ]
         self.lengths = [int((ids != PAD_IDX).sum()) for ids in self.token_ids]  # padding left out
 
@@ -118,44 +124,22 @@ class CsvTextDataset(Dataset):
         return self.token_ids[idx], self.labels[idx]
 
 
-def load_splits(cfg):
-    """The three splits, tokenised, and the class names."""
-    data_dir = Path(cfg["data_dir"])
-    train = CsvTextDataset(data_dir / "txt_train.csv", cfg["max_len"], min_freq=cfg["min_freq"])
+def load_splits(checkpoint=None):
+    """The three splits, tokenised with the training split's vocabulary and classes (when
+    resuming, the run's own)."""
+    train = CsvTextDataset(Path(DATA_DIR) / "txt_train.csv")
+    check_unchanged(train, checkpoint)
     splits = {"train": train}
-    for split in ("val", "test"):  # with the training split's vocabulary and classes
-        splits[split] = CsvTextDataset(
-            data_dir / f"txt_{split}.csv",
-            cfg["max_len"],
-            train.vocab,
-            class_names=train.class_names,
-        )
-    check_stackable(splits["train"], cfg["batch_size"] * rank_and_world()[1])
+    for split in ("val", "test"):
+        csv_file = Path(DATA_DIR) / f"txt_{split}.csv"
+        splits[split] = CsvTextDataset(csv_file, train.vocab, train.class_names)
+    check_stackable(train)
     print(
         f"Loaded {len(splits['train'])} training, {len(splits['val'])} validation and "
-        f"{len(splits['test'])} test articles; a vocabulary of "
-        f"{len(splits['train'].vocab):,} words from the training split"
+        f"{len(splits['test'])} test articles; a vocabulary of {len(train.vocab):,} words from "
+        f"the training split"
     )
-    names = splits["train"].class_names
-    return splits, [names[number] for number in range(len(names))]
-
-
-def epoch_batches(lengths, batch_size, bucket_by_length, world=1):
-    """An epoch's batches of article numbers, drawn from torch's generator. BUCKET_BY_LENGTH:
-    articles sorted by length times 0.7 to 1.3, cut into batches, the batches shuffled. Under
-    torchrun (`world` processes) the epoch draws a multiple of the processes, a few articles
-    twice, so that every batch shares out evenly: each process's share as large, never empty."""
-    if bucket_by_length:
-        noisy_lengths = torch.tensor(lengths) * (0.7 + 0.6 * torch.rand(len(lengths)))
-        order = noisy_lengths.argsort()
-    else:
-        order = torch.randperm(len(lengths))
-    epoch_size = math.ceil(len(order) / world) * world
-    order = order[torch.arange(epoch_size) % len(order)]  # the first ones again, at the end
-    batches = list(order.split(batch_size))
-    if bucket_by_length:  # not from the shortest to the longest
-        batches = [batches[i] for i in torch.randperm(len(batches))]
-    return [batch.tolist() for batch in batches]
+    return splits
 
 
 def unk_dropout(token_ids, share):
@@ -240,222 +224,152 @@ def reverse_within_length(x, lengths):
     return x.gather(1, order[..., None].expand(-1, -1, x.shape[2]))
 
 
-def build_model(cfg, vocab, num_classes):
+def build_model(vocab, num_classes):
     vocab_size = len(vocab) + 2  # its words, padding and <unk>
-    if cfg["model"] == "linear":
+    if MODEL == "linear":
         return WordPresence(vocab_size, num_classes)
-    if cfg["model"] == "bow":
-        return BagOfWords(vocab_size, cfg["embed_dim"], num_classes)
-    return LSTMClassifier(
-        vocab_size,
-        cfg["embed_dim"],
-        cfg["hidden_dim"],
-        num_classes,
-        cfg["num_layers"],
-        cfg["bidirectional"],
-    )
+    if MODEL == "bow":
+        return BagOfWords(vocab_size, EMBED_DIM, num_classes)
+    return LSTMClassifier(vocab_size, EMBED_DIM, HIDDEN_DIM, num_classes, NUM_LAYERS, BIDIRECTIONAL)
 
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
-
-def build_optimizer(cfg, model):
-    return OPTIMIZERS[cfg["optimizer"]](model.parameters(), lr=cfg["learning_rate"])
-
-
-def count_parameters(model):
-    return sum(p.numel() for p in model.parameters())
-
-
 # ----------------------------------------------------------------------------- train / eval
 
 
-def train_one_epoch(dataloader, model, loss_fn, optimizer, cfg, device, examples_seen, run):
-    """One pass over the training split, each batch's loss logged against the examples seen."""
-    rank, world = rank_and_world()  # under torchrun: this process's number, and how many there are
-    epoch_end = examples_seen + len(dataloader.dataset)
+def train_one_epoch(dataloader, model, loss_fn, optimizer, examples_seen):
+    """One pass over the training split, each batch's loss logged against the examples seen (by
+    this process); returns their number."""
+    device = next(model.parameters()).device  # where the model is
     model.train()
     for X, y in tqdm(dataloader, desc="  train", leave=False, disable=None):  # a bar on terminals
         X, y = X.to(device), y.to(device)
-        if cfg["unk_dropout"]:
-            X = unk_dropout(X, cfg["unk_dropout"])
-        # The step's articles, over all processes; a few are drawn twice under torchrun (see
-        # epoch_batches), so an epoch counts no more than the split holds.
-        examples_seen = min(examples_seen + len(y), epoch_end)
-        # Under torchrun every process loads the same batch and draws the same <unk>s, then trains
-        # on its share (of the same size): the mean of their gradients is the whole batch's.
-        X, y = X[rank::world], y[rank::world]
+        if UNK_DROPOUT:
+            X = unk_dropout(X, UNK_DROPOUT)
         loss = loss_fn(model(X), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        run.log({"batch_loss": loss.item(), "examples_seen": examples_seen})
+        examples_seen += len(y)
+        wandb.log({"batch_loss": loss.item(), "examples_seen": examples_seen})
     return examples_seen
 
 
 @torch.inference_mode()
-def evaluate(eval_loaders, model, loss_fn, device):
-    """{"train_accuracy": ..., "train_loss": ..., ...} (fractions, mean losses), and each split's
-    predictions, in the split's order."""
+def evaluate(eval_loaders, model, loss_fn):
+    """{"train_accuracy": ..., "train_loss": ..., ...} (fractions, mean losses), and the test
+    split's labels and predictions, in the order evaluated (by length)."""
+    device = next(model.parameters()).device
     model.eval()
     metrics = {}
-    predictions = {}
     for split, dataloader in eval_loaders.items():
         total_loss = 0.0
-        batches = []
+        labels = []
+        predicted = []
         for X, y in dataloader:
             X, y = X.to(device), y.to(device)
             logits = model(X)
             total_loss += loss_fn(logits, y).item() * len(y)
-            batches.append(logits.argmax(dim=1).cpu())
-        order = torch.tensor([i for batch in dataloader.batch_sampler for i in batch])  # by length
-        predictions[split] = torch.cat(batches)[order.argsort()]
-        labels = dataloader.dataset.labels
-        metrics[f"{split}_accuracy"] = (predictions[split] == labels).float().mean().item()
+            labels.append(y.cpu())
+            predicted.append(logits.argmax(dim=1).cpu())
+        labels = torch.cat(labels)
+        predicted = torch.cat(predicted)
+        metrics[f"{split}_accuracy"] = (predicted == labels).float().mean().item()
         metrics[f"{split}_loss"] = total_loss / len(labels)
-    return metrics, predictions
+    return metrics, labels, predicted
 
 
-def train(cfg, resume_point=None):
-    """Train, evaluate and log one model as `cfg` says (from `resume_point`, if given); save it."""
-    device = pick_device(cfg["device"])
-    rank, world = rank_and_world()
-    splits, class_names = load_splits(cfg)
+def train(folder, seed, checkpoint=None):
+    """Train, evaluate and log the model the settings describe with `seed`, saved in `folder`
+    after every epoch; with a `checkpoint`, carry on from it. Returns the summary."""
+    device = pick_device()
+    rank, world = rank_and_world()  # (0, 1), unless torchrun started several processes
+    splits = load_splits(checkpoint)
     vocab = splits["train"].vocab
-    eval_batch_size = cfg["eval_batch_size"] if cfg["max_len"] != -1 else 1  # unpadded: one by one
+    class_names = splits["train"].class_names
+    eval_batch_size = EVAL_BATCH_SIZE if MAX_LEN != -1 else 1  # unpadded: one by one
     eval_loaders = {
         name: DataLoader(split, batch_sampler=by_length(split.lengths, eval_batch_size))
         for name, split in splits.items()
     }
-    torch.manual_seed(cfg["seed"])
-    model = build_model(cfg, vocab, len(class_names)).to(device)
+    torch.manual_seed(seed)
+    model = build_model(vocab, len(class_names)).to(device)
     loss_fn = nn.CrossEntropyLoss()  # the batch's mean, as in the course's text starter
-    optimizer = build_optimizer(cfg, model)
-    # Under torchrun the model is wrapped to share gradients between the processes.
-    step_model = DistributedDataParallel(model) if world > 1 else model
-    run, done, examples_seen = start_or_resume(cfg, resume_point, model, optimizer)
-    print(
-        f"Using {device}; {cfg['model']}, {count_parameters(model):,} parameters; "
-        f"seed {cfg['seed']}"
-    )
-    if cfg["length_histogram"] and rank == 0:
-        log_length_histogram(run, splits["train"].articles, cfg)
-    started = time.time()
-    for epoch in range(done + 1, cfg["n_epochs"] + 1):
+    optimizer = OPTIMIZERS[OPTIMIZER](model.parameters(), lr=LEARNING_RATE)
+    done = restore(checkpoint, model, optimizer)  # what a stopped run had done, or nothing
+    # Under torchrun, the processes average their gradients at every step.
+    ddp_model = DistributedDataParallel(model) if world > 1 else model
+    start_wandb(folder, done["wandb_id"], seed)
+    num_parameters = sum(p.numel() for p in model.parameters())
+    print(f"Using {device}; {MODEL}, {num_parameters:,} parameters; seed {seed}")
+    if LENGTH_HISTOGRAM and rank == 0:  # under torchrun, once
+        log_length_histogram(folder, splits["train"].articles)
+    started = time.time() - done["seconds"]
+    examples_seen = done["examples_seen"]
+    for epoch in range(done["epoch"] + 1, N_EPOCHS + 1):
         epoch_started = time.time()
-        # The epoch's order and <unk>s come from SEED and the epoch alone: --resume redoes it.
-        torch.manual_seed(1000 * cfg["seed"] + epoch)
-        # A step trains on BATCH_SIZE x processes articles.
-        batches = epoch_batches(
-            splits["train"].lengths, cfg["batch_size"] * world, cfg["bucket_by_length"], world
-        )
+        batches = epoch_batches(splits["train"].lengths, seed, epoch)
         train_loader = DataLoader(splits["train"], batch_sampler=batches)
-        examples_seen = train_one_epoch(
-            train_loader, step_model, loss_fn, optimizer, cfg, device, examples_seen, run
-        )
-        metrics, predictions = evaluate(eval_loaders, model, loss_fn, device)
-        check_loss(metrics["train_loss"], epoch, cfg)
+        # The epoch's <unk>s come from the seed, the process and the epoch: --resume redoes them.
+        torch.manual_seed(seed + 1000 * epoch + rank)
+        examples_seen = train_one_epoch(train_loader, ddp_model, loss_fn, optimizer, examples_seen)
+        metrics, labels, predicted = evaluate(eval_loaders, model, loss_fn)
+        check_loss(metrics["train_loss"], epoch, len(class_names))
         metrics["epoch_seconds"] = time.time() - epoch_started
-        run.log({"epoch": epoch, **metrics})
+        wandb.log({"epoch": epoch, **metrics})
+        summary = {"epoch": epoch, **metrics, "examples_seen": examples_seen, "seed": seed}
+        summary |= {"seconds": round(time.time() - started, 2), "num_parameters": num_parameters}
         if rank == 0:  # under torchrun, the first process writes the files
-            save_resume_point(cfg, epoch, examples_seen, run, model, optimizer)
+            save(folder, summary, model, optimizer, vocab, class_names)
         print(
-            f"epoch {epoch}/{cfg['n_epochs']} ({metrics['epoch_seconds']:.1f} s): "
+            f"epoch {epoch}/{N_EPOCHS} ({metrics['epoch_seconds']:.1f} s): "
             f"train acc {metrics['train_accuracy']:.1%} loss {metrics['train_loss']:.3f}  "
             f"val acc {metrics['val_accuracy']:.1%} loss {metrics['val_loss']:.3f}  "
             f"test acc {metrics['test_accuracy']:.1%} loss {metrics['test_loss']:.3f}"
         )
-    if done == cfg["n_epochs"]:  # resumed after the last epoch: only the results are left to write
-        metrics, predictions = evaluate(eval_loaders, model, loss_fn, device)
-    extra = {"examples_seen": examples_seen, "seconds": round(time.time() - started, 2)}
-    return finish(
-        cfg, run, model, vocab, class_names, metrics | extra, predictions["test"], splits["test"]
-    )
+    return finish(folder, summary, labels, predicted, class_names)
 
 
 # ----------------------------------------------------------------------------- logging / reporting
 
 
-def start_wandb(cfg, resume_id=None):
-    """A wandb run that never waits at a login prompt: online with credentials, else offline into
-    ./wandb (also when the server is silent for 15 s); WANDB_MODE, when set, decides."""
-    has_credentials = False
-    with contextlib.suppress(Exception):  # credentials wandb cannot read are no credentials
-        has_credentials = wandb.login(prompt=False, verify=False)
-    mode = os.environ.get("WANDB_MODE") or ("online" if has_credentials else "offline")
-    options = {
-        "project": cfg["wandb_project"],
-        "name": cfg["run_name"],
-        "config": cfg,
-        "id": resume_id,  # None: a new run
-        "resume": "allow",
-    }
-    try:
-        run = wandb.init(mode=mode, settings=wandb.Settings(init_timeout=15), **options)
-    except Exception as error:  # no answer, or the key was refused
-        print(f"warning: wandb could not start {mode} ({str(error).strip().splitlines()[0]}).")
-        run = wandb.init(mode="offline", **options)
-    run.define_metric("batch_loss", step_metric="examples_seen")  # the charts' x-axes
-    for split in ("train", "val", "test"):
-        run.define_metric(f"{split}_accuracy", step_metric="epoch")
-        run.define_metric(f"{split}_loss", step_metric="epoch")
-    run.define_metric("epoch_seconds", step_metric="epoch")
-    return run
-
-
-def log_length_histogram(run, articles, cfg):
+def log_length_histogram(folder, articles):
     """Save, log and describe a histogram of the training articles' lengths in tokens (no
     truncation, no padding)."""
     import matplotlib.pyplot as plt  # imported only here: most runs draw nothing
 
     lengths = [len(tokenize(article)) for article in articles]
-    path = run_folder(cfg) / "length_histogram.png"
     plt.hist(lengths, bins=40)
     plt.xlabel("tokens per training article (no truncation, no padding)")
     plt.ylabel("articles")
-    plt.savefig(path, dpi=100)
+    plt.savefig(folder / "length_histogram.png", dpi=100)
     plt.close()
     longer = sum(length > 1024 for length in lengths) / len(lengths)
     print(
         f"Training article lengths in tokens: min {min(lengths)}, median "
         f"{statistics.median(lengths):.0f}, max {max(lengths)}; {longer:.1%} longer than 1,024 "
-        f"(the course's MAX_LEN). Histogram: {path}"
+        f"(the course's MAX_LEN). Histogram: {folder / 'length_histogram.png'}"
     )
-    run.log({"length_histogram": wandb.Image(str(path))})
+    wandb.log({"length_histogram": wandb.Image(str(folder / "length_histogram.png"))})
 
 
-def finish(cfg, run, model, vocab, class_names, metrics, predictions, test_split):
-    """Save the model and a summary, log the final figures and the test split's confusion matrix,
-    report; return the summary."""
-    folder = run_folder(cfg)
-    summary = metrics | {
-        "epochs": cfg["n_epochs"],
-        "num_parameters": count_parameters(model),
-        "settings": cfg,
-    }
-    if rank_and_world()[0] == 0:  # under torchrun, the first process writes the files
-        checkpoint = {
-            "format": CHECKPOINT_FORMAT,
-            "model_state": model.state_dict(),
-            "settings": cfg,
-            "vocab": vocab,
-            "class_names": class_names,
-        }
-        save_atomically(checkpoint, folder / "model.pth")
-        (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    matrix = wandb.plot.confusion_matrix(
-        y_true=test_split.labels.tolist(), preds=predictions.tolist(), class_names=class_names
-    )
-    run.log({"test_confusion_matrix": matrix})
-    if cfg["log_model"]:  # an artifact of type "model"; offline, `wandb sync` uploads it
-        run.log_model(folder / "model.pth", name=cfg["run_name"].replace("/", "-") + "-model")
-    run.summary.update(summary)
-    run.finish()
-    (folder / "resume.pth").unlink(missing_ok=True)  # finished: nothing is left to resume
+def finish(folder, summary, labels, predicted, class_names):
+    """Log the test split's confusion matrix (which class is taken for which; also printed) and
+    the model; report the final figures, and return them."""
+    true = labels.tolist()
+    predicted = predicted.tolist()
+    matrix = wandb.plot.confusion_matrix(y_true=true, preds=predicted, class_names=class_names)
+    wandb.log({"test_confusion_matrix": matrix})
+    if LOG_MODEL:  # an artifact of type "model"; its name as wandb allows; offline, `wandb sync`
+        artifact = re.sub(r"[^\w.-]", "-", wandb.run.name, flags=re.ASCII) + "-model"
+        wandb.run.log_model(folder / "checkpoint.pth", name=artifact)
+    wandb.run.summary.update(summary)
+    wandb.finish()
+    print(confusion_table(true, predicted, class_names))
     print(
-        f"{cfg['run_name']}: {cfg['model']}, {cfg['optimizer']} at {cfg['learning_rate']:g}, "
-        f"{summary['num_parameters']:,} parameters, {summary['seconds']:.1f} s; test accuracy "
-        f"{summary['test_accuracy']:.1%}. Saved to {folder}"
+        f"{folder}: {MODEL}, {OPTIMIZER} at {LEARNING_RATE:g}, {summary['num_parameters']:,} "
+        f"parameters, {summary['seconds']:.1f} s; test accuracy {summary['test_accuracy']:.1%}"
     )
     return summary
 
@@ -463,10 +377,175 @@ def finish(cfg, run, model, vocab, class_names, metrics, predictions, test_split
 # ----------------------------------------------------------------------------- main
 
 
-def predict(cfg, files):
-    """Print whether each file (or standard input, "-") reads as real or fake, with the model's
-    probability."""
-    model, vocab, checkpoint = load_checkpoint(run_folder(cfg) / "model.pth")
+def main(argv=None):
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a cluster's stop acts as Ctrl-C
+    folder = None
+    try:
+        files, resume = parse_settings(sys.argv[1:] if argv is None else argv)
+        if files:
+            predict(files)
+        else:
+            join_torchrun()  # under torchrun: only the first process prints, logs and writes
+            with claim_run_folder(resume) as folder:
+                train_repeats(folder, resume)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(stopped(folder), file=sys.stderr)
+        return 130
+    finally:
+        wandb.finish(exit_code=1)  # a run still open here did not end well
+        if dist.is_initialized():  # under torchrun
+            dist.destroy_process_group()
+    return 0
+
+
+# ============================================================================= machinery
+# Below this line: --repeats, the command line and checks of the settings, --predict, wandb's start,
+# reading the CSVs, the device, torchrun, run folders and checkpoints.
+
+
+def train_repeats(folder, resume):
+    """Train once, in `folder`; or REPEATS times, seeds SEED, SEED+1, ..., each in a folder of its
+    own, seed-N, and report their mean and spread. With --resume, a stopped run carries on, and a
+    seed that has trained N_EPOCHS counts as it is."""
+    if REPEATS == 1:
+        return train(folder, SEED, read_checkpoint(folder) if resume else None)
+    summaries = []
+    for seed in range(SEED, SEED + REPEATS):
+        seed_folder = folder / f"seed-{seed}"
+        seed_folder.mkdir(exist_ok=True)
+        checkpoint = None
+        if resume and (seed_folder / "checkpoint.pth").is_file():
+            checkpoint = read_checkpoint(seed_folder)
+        if checkpoint and checkpoint["summary"]["epoch"] >= N_EPOCHS:
+            summaries.append(checkpoint["summary"])
+        else:
+            summaries.append(train(seed_folder, seed, checkpoint))
+    summary = {"settings": settings(), "repeats": summaries}
+    for split in ("val", "test"):
+        accuracies = [s[f"{split}_accuracy"] for s in summaries]
+        summary[f"{split}_accuracy_mean"] = statistics.mean(accuracies)
+        summary[f"{split}_accuracy_std"] = statistics.stdev(accuracies)
+    print(
+        f"{REPEATS} seeds, mean ± standard deviation: val accuracy "
+        f"{summary['val_accuracy_mean']:.1%} ± {summary['val_accuracy_std']:.1%}, test accuracy "
+        f"{summary['test_accuracy_mean']:.1%} ± {summary['test_accuracy_std']:.1%}"
+    )
+    if rank_and_world()[0] == 0:  # under torchrun, the first process writes the files
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+ALIASES = {"LEARNING_RATE": ["--lr"], "N_EPOCHS": ["--epochs"]}
+LEAST = {"LEARNING_RATE": 0, "BATCH_SIZE": 1, "EVAL_BATCH_SIZE": 1, "N_EPOCHS": 1, "EMBED_DIM": 1}
+LEAST |= {"HIDDEN_DIM": 1, "NUM_LAYERS": 1, "MAX_LEN": -1, "MIN_FREQ": 1, "UNK_DROPOUT": 0}
+LEAST |= {"REPEATS": 1, "SEED": 0}
+# What --resume and --predict may change: where a run lives and runs, and what it logs.
+CHANGEABLE = ["N_EPOCHS", "DEVICE", "LENGTH_HISTOGRAM", "LOG_MODEL", "WANDB_PROJECT", "OUT_DIR"]
+CHANGEABLE += ["RUN_NAME"]
+
+
+class UserError(Exception):
+    """Something the user can fix (a setting, a file): reported in one line, without a traceback."""
+
+
+def true_or_false(text):
+    """A boolean flag's value: --bidirectional=True, as a sweep agent writes it; also 1 or 0."""
+    return ("false", "true", "0", "1").index(text.lower()) % 2 == 1  # else "invalid ... value"
+
+
+def parse_settings(argv):
+    """Set the settings: the file's, as the command line changes them; for --predict and --resume,
+    the run's own, which a flag may change only where CHANGEABLE. Each is read as a flag of the
+    type its annotation gives (1 for a float is 1.0), whether edited here or given. Returns the
+    files to predict, and whether to resume."""
+    kinds = sys.modules[__name__].__annotations__  # the settings block's {NAME: type}
+    source = Path(__file__).read_text(encoding="utf-8")
+    comments = dict(re.findall(r"^([A-Z][A-Z0-9_]*)\b.*?# (.*)$", source, re.MULTILINE))
+    parser = argparse.ArgumentParser(
+        prog=Path(__file__).name,
+        description=__doc__.split("\n\n")[0],
+        usage=argparse.SUPPRESS,  # an error is then one line, not a usage block and the error
+        allow_abbrev=False,
+        argument_default=argparse.SUPPRESS,  # only the flags given
+    )
+    for name, default in DEFAULTS.items():
+        kind = kinds.get(name, type(default))
+        options = {"type": kind}
+        if get_args(kind):  # a Literal: one of its values
+            options = {"choices": get_args(kind)}
+        if kind is bool:  # --bidirectional, or --bidirectional=True or False
+            options = {"type": true_or_false, "nargs": "?", "const": True}
+        help = f"{comments.get(name, '')} (default: {default})".replace("%", "%%")  # argparse's %
+        parser.add_argument(
+            "--" + name.lower(), *ALIASES.get(name, []), dest=name, help=help, **options
+        )
+    parser.add_argument(
+        "--predict",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="classify FILEs (- for standard input)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", default=False, help="carry on with the run RUN_NAME"
+    )
+    given = vars(parser.parse_args(argv))  # the flags given
+    settings = vars(parser.parse_args([f"--{n.lower()}={v}" for n, v in DEFAULTS.items()] + argv))
+    files = settings.pop("predict")  # the file's settings, checked as flags, and those given
+    resume = settings.pop("resume")
+    if files or resume:
+        done = read_summary(Path(settings["OUT_DIR"]) / settings["RUN_NAME"])
+        saved = done["settings"]
+        given = {name: value for name, value in given.items() if name not in CHANGEABLE}
+        changed = [name for name, value in given.items() if saved.get(name) not in (None, value)]
+        if changed:
+            raise UserError(
+                f"{', '.join(changed)}: the run was trained with "
+                f"{', '.join(repr(saved[name]) for name in changed)}; leave these flags out, or "
+                f"start a new run."
+            )
+        settings |= {name: value for name, value in saved.items() if name not in CHANGEABLE}
+    for name, least in LEAST.items():
+        if not least <= settings[name] < 2**63:  # nan is not; nor is what torch cannot hold
+            raise UserError(
+                f"{name} must be at least {least} (and below 2**63), got {settings[name]}: edit it "
+                f"in {Path(__file__).name}, or pass --{name.lower()} with another value."
+            )
+    if settings["MAX_LEN"] == 0 or settings["UNK_DROPOUT"] >= 1:
+        raise UserError(
+            "MAX_LEN must be a number of tokens, or -1 for no truncation and no padding (try "
+            "--max_len 1024); UNK_DROPOUT a share of tokens below 1 (try --unk_dropout 0.1)."
+        )
+    globals().update(settings)
+    if resume and REPEATS == 1 and done["epoch"] >= N_EPOCHS:
+        raise UserError(
+            f"{RUN_NAME} has trained {done['epoch']} epoch(s), and N_EPOCHS is {N_EPOCHS}: pass "
+            f"--n_epochs {done['epoch'] + 1} or more to train it further."
+        )
+    return files, resume
+
+
+def settings():
+    """The settings as this run uses them: {NAME: value}."""
+    return {name: globals()[name] for name in DEFAULTS}
+
+
+def predict(files):
+    """Print which run's model answers, then whether each file (or standard input, "-") reads as
+    real or fake, with the model's probability (under torchrun, once)."""
+    if os.environ.get("RANK", "0") != "0":
+        return
+    checkpoint = read_checkpoint(Path(OUT_DIR) / RUN_NAME)
+    model = build_model(checkpoint["vocab"], len(checkpoint["class_names"]))
+    model.load_state_dict(checkpoint["model"])
+    model.eval()
+    done = checkpoint["summary"]
+    print(
+        f"{RUN_NAME}: {MODEL}, {done['epoch']} epoch(s), test accuracy {done['test_accuracy']:.1%}"
+    )
     for name in files:
         source = "standard input" if name == "-" else name
         try:
@@ -485,7 +564,7 @@ def predict(cfg, files):
                 f"{source} has no text to classify: pass a file (or standard input) holding an "
                 f"article."
             )
-        ids = text_transform(text, vocab, checkpoint["settings"]["max_len"])
+        ids = text_transform(text, checkpoint["vocab"], MAX_LEN)
         with torch.inference_mode():
             probabilities = model(torch.tensor([ids])).softmax(dim=1)[0]
         best = probabilities.argmax().item()
@@ -494,407 +573,159 @@ def predict(cfg, files):
         )
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a cluster's stop acts as Ctrl-C
-    cfg = None
-    try:
-        cfg, command = parse_settings(argv)
-        join_torchrun(cfg)  # under torchrun: only the first process prints, logs and writes
-        if command.predict:
-            predict(cfg, command.predict)
-        else:
-            with claim_run_folder(cfg):
-                train_repeats(cfg, command.resume)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        wandb.finish(exit_code=1)
-        if cfg and any(run_folder(cfg).rglob("resume.pth")):  # repeats: in seed-N/
-            carry_on = command_line(argv)
-            print(
-                f"Stopped. Carry on from the last finished epoch with: {carry_on}", file=sys.stderr
-            )
-        else:
-            print("Stopped before the first epoch finished; nothing was saved.", file=sys.stderr)
-        return 130
-    finally:
-        if dist.is_initialized():  # under torchrun
-            dist.destroy_process_group()
-    return 0
-
-
-# ============================================================================= machinery
-# Below this line: the command line, checks of the input, stopping and resuming. The data, the
-# models and the training steps are all above.
-
-
-def train_repeats(cfg, resume=False):
-    """Train REPEATS times, seeds SEED, SEED+1, ..., in OUT_DIR/RUN_NAME/seed-N, and report the mean
-    and spread of accuracy. With --resume, a stopped seed carries on, and a finished one counts."""
-    if cfg["repeats"] == 1:
-        return train(cfg, load_resume_point(cfg) if resume else None)
-    summaries = []
-    for seed in range(cfg["seed"], cfg["seed"] + cfg["repeats"]):
-        repeat = dict(cfg, seed=seed, run_name=f"{cfg['run_name']}/seed-{seed}")
-        finished = run_folder(repeat) / "summary.json"
-        if resume and (run_folder(repeat) / "resume.pth").is_file():
-            summaries.append(train(repeat, load_resume_point(repeat)))
-        elif (
-            resume and finished.is_file() and json.loads(finished.read_text())["settings"] == repeat
-        ):
-            summaries.append(json.loads(finished.read_text()))  # trained with these very settings
-        else:
-            summaries.append(train(repeat))
-    summary = {"settings": cfg, "repeats": summaries}
-    for split in ("val", "test"):
-        accuracies = [s[f"{split}_accuracy"] for s in summaries]
-        summary[f"{split}_accuracy_mean"] = statistics.mean(accuracies)
-        summary[f"{split}_accuracy_std"] = statistics.stdev(accuracies)
-    print(
-        f"{cfg['repeats']} seeds, mean ± standard deviation: val accuracy "
-        f"{summary['val_accuracy_mean']:.1%} ± {summary['val_accuracy_std']:.1%}, test accuracy "
-        f"{summary['test_accuracy_mean']:.1%} ± {summary['test_accuracy_std']:.1%}"
-    )
-    if rank_and_world()[0] == 0:  # under torchrun, the first process writes the files
-        text = json.dumps(summary, indent=2) + "\n"
-        (run_folder(cfg) / "summary.json").write_text(text, encoding="utf-8")
-    return summary
-
-
-CHOICES = {
-    "MODEL": ["bow", "linear", "lstm"],
-    "OPTIMIZER": list(OPTIMIZERS),
-    "DEVICE": ["auto", "cuda", "mps", "cpu"],
-}
-ALIASES = {"LEARNING_RATE": ["--lr"], "N_EPOCHS": ["--epochs"]}
-POSITIVE = ["LEARNING_RATE", "BATCH_SIZE", "EVAL_BATCH_SIZE", "N_EPOCHS", "EMBED_DIM"]
-POSITIVE += ["HIDDEN_DIM", "NUM_LAYERS", "MIN_FREQ", "REPEATS"]
-CHECKPOINT_FORMAT = "txt_classifier/3"
-RESUME_FORMAT = "txt_classifier-resume/5"
-# What --resume may change: where the run lives and runs, and what it logs; not what it trains.
-RESUMABLE = [
-    "n_epochs",
-    "device",
-    "length_histogram",
-    "log_model",
-    "wandb_project",
-    "out_dir",
-    "run_name",
-]
-
-
-class UserError(Exception):
-    """Something the user can fix (a setting, a file): reported without a traceback, one line for
-    each problem."""
-
-
-def true_or_false(text):  # a boolean flag's value, as a sweep agent writes it: --bidirectional=True
-    return ("false", "true").index(text.lower()) == 1  # else "invalid true_or_false value"
-
-
-def parse_settings(argv):
-    """The settings {name: value} as the command line sets them, and its --predict and --resume."""
-    source = Path(__file__).read_text(encoding="utf-8")
-    comments = dict(re.findall(r"^([A-Z][A-Z0-9_]*) = .*?# (.*)$", source, re.MULTILINE))
-    parser = argparse.ArgumentParser(
-        prog=Path(__file__).name,
-        description=__doc__.split("\n\n")[0],
-        usage=argparse.SUPPRESS,  # an error is then one line, not a usage block and the error
-        allow_abbrev=False,
-    )
-    for name, default in SETTINGS.items():
-        kind = {"type": type(default)}
-        if isinstance(default, bool):  # --bidirectional, or --bidirectional=True or False
-            kind = {"type": true_or_false, "nargs": "?", "const": True}
-        help = f"{comments.get(name, '')} (default: {default})".replace("%", "%%")  # argparse's %
-        parser.add_argument(
-            "--" + name.lower(), *ALIASES.get(name, []), default=default, help=help, **kind
+def start_wandb(folder, run_id, seed):
+    """A wandb run named after `folder` (the stopped one, given its id) that never waits at a login
+    prompt: online with credentials, else offline into ./wandb (also when the server is silent
+    for 15 s); WANDB_MODE, when set, decides."""
+    has_credentials = False
+    with contextlib.suppress(Exception):  # credentials wandb cannot read are no credentials
+        has_credentials = wandb.login(prompt=False, verify=False)
+    mode = os.environ.get("WANDB_MODE") or ("online" if has_credentials else "offline")
+    if mode not in ("online", "offline", "disabled", "dryrun", "run", "shared"):
+        raise UserError(
+            f"WANDB_MODE={mode} is not a mode wandb knows: set it to offline, or unset it."
         )
-    parser.add_argument(
-        "--predict", nargs="+", metavar="FILE", help="classify each FILE (- for standard input)"
-    )
-    parser.add_argument("--resume", action="store_true", help="carry on with the stopped run")
-    cfg = vars(parser.parse_args(argv))
-    command = argparse.Namespace(predict=cfg.pop("predict"), resume=cfg.pop("resume"))
-    check_settings(cfg)
-    return cfg, command
-
-
-def check_settings(cfg):
-    for name, choices in CHOICES.items():  # argparse checks only what the command line gives
-        if cfg[name.lower()] not in choices:
-            raise UserError(
-                f"{name} must be one of {', '.join(choices)}, got {cfg[name.lower()]!r}: edit it "
-                f"in {Path(__file__).name} or pass --{name.lower()} with one of them."
-            )
-    for name in POSITIVE:
-        if not cfg[name.lower()] > 0:  # nan is not either
-            raise UserError(
-                f"{name} must be positive, got {cfg[name.lower()]}: edit it in "
-                f"{Path(__file__).name} or pass --{name.lower()} with a positive value."
-            )
-    if cfg["max_len"] == 0 or cfg["max_len"] < -1:
-        raise UserError(
-            f"MAX_LEN must be a positive number of tokens, or -1 for no truncation and no "
-            f"padding; got {cfg['max_len']}: try --max_len 1024."
-        )
-    if not 0 <= cfg["unk_dropout"] < 1:
-        raise UserError(
-            f"UNK_DROPOUT is a share of tokens, from 0 up to (not including) 1; got "
-            f"{cfg['unk_dropout']}: try --unk_dropout 0.1."
-        )
-    if cfg["device"] in ("cuda", "mps") and pick_device("auto").type != cfg["device"]:
-        raise UserError(
-            f"DEVICE is {cfg['device']}, but PyTorch finds no such device here: pass --device "
-            f"auto or cpu."
-        )
-    wandb_modes = ["online", "offline", "disabled", "dryrun", "run", "shared"]
-    if os.environ.get("WANDB_MODE", "online") not in wandb_modes:
-        raise UserError(
-            f"WANDB_MODE={os.environ['WANDB_MODE']} is not a mode wandb knows: set it to online, "
-            f"offline or disabled, or unset it."
-        )
-
-
-def command_line(argv):
-    """The command that started this run, with --resume, to paste. Under torchrun (on Linux, where
-    its command can be read), torchrun's own command and options."""
-    launcher = Path(f"/proc/{os.getppid()}/cmdline")
-    if "LOCAL_RANK" in os.environ and launcher.is_file():
-        command = launcher.read_text().split("\0")[:-1]
-    else:
-        command = ["python", Path(__file__).name, *argv]
-    return shlex.join([arg for arg in command if arg != "--resume"] + ["--resume"])
-
-
-@contextlib.contextmanager
-def reading(csv_file):
-    """Turn a CSV that is missing, not UTF-8 or malformed into one line saying what to fix."""
-    if not Path(csv_file).is_file():
-        raise UserError(
-            f"{csv_file} not found: set DATA_DIR (--data_dir) to the folder that holds "
-            f"txt_train.csv, txt_val.csv and txt_test.csv."
-        )
-    try:
-        Path(csv_file).read_bytes().decode("utf-8")
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)  # more fields than the header
-            yield
-    except UnicodeDecodeError as error:
-        raise UserError(
-            f"{csv_file} is not UTF-8 text (byte {error.start} is "
-            f"{error.object[error.start]:#04x}): save it again with UTF-8 encoding."
-        ) from None
-    except pd.errors.ParserWarning:
-        raise UserError(
-            f"{csv_file} has rows with more fields than its header has columns: put each field "
-            f"that holds a comma in double quotes, or name every column in the header."
-        ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise UserError(
-            f"{csv_file} cannot be read as CSV ({str(error).strip().splitlines()[-1]}): check "
-            f"that every field with a comma, quote or line break is in double quotes."
-        ) from None
-
-
-def check_rows(csv_file, frame, class_names=None):
-    """Each row's label_idx as a tensor, and {label_idx: label}: the training split's own, or
-    `class_names` (the training split's), which every row must then agree with; every article
-    must hold text."""
-    if not {"article", "label", "label_idx"} <= set(frame.columns):
-        raise UserError(
-            f"{csv_file} has the columns {', '.join(frame.columns)}: its header must name "
-            f"article, label and label_idx."
-        )
-    if frame.empty:
-        raise UserError(f"{csv_file} has no rows: every split needs at least one example.")
-    training = class_names is None
-    names = dict(class_names or {})  # label_idx -> label: the training split's, or these rows'
-    problems = []
-    columns = [frame[name].str.strip() for name in ("article", "label", "label_idx")]
-    for row, (article, label, index) in enumerate(zip(*columns, strict=True), start=1):
-        # a class number is 2, or 2.0 as spreadsheets write it
-        number = int(float(index)) if re.fullmatch(r"\d{1,9}(\.0*)?", index) else None
-        if not article:
-            problems.append(
-                f"{csv_file} row {row}, column article: empty; give its text, or remove it."
-            )
-        elif not label or number is None:
-            problems.append(
-                f"{csv_file} row {row}: label {label!r} with label_idx {index!r}: each row needs a "
-                f"class name and a class number, 0, 1, 2, ... one number per class."
-            )
-        elif training and number not in names and label not in names.values():
-            names[number] = label
-        elif names.get(number) != label:
-            problems.append(
-                f"{csv_file} row {row}: label {label!r} with label_idx {number} disagrees with the "
-                f"classes of the training split and earlier rows, {names}; one class, one number."
-            )
-    if training and not problems and sorted(names) != list(range(len(names))):
-        problems.append(
-            f"{csv_file}, column label_idx: the class numbers are {sorted(names)}; with "
-            f"{len(names)} classes they must be 0 to {len(names) - 1}."
-        )
-    if problems:
-        raise UserError("\n  ".join([f"{len(problems)} problem(s) with rows:", *problems]))
-    return torch.tensor([int(float(index)) for index in frame["label_idx"]]), names
-
-
-def check_stackable(dataset, batch_size):
-    """Fail before training, not in it, when a batch of articles of their own lengths (MAX_LEN -1)
-    cannot be stacked into one tensor."""
-    one_of_each_length = {len(ids): ids for ids in dataset.token_ids}
-    try:
-        torch.stack(list(one_of_each_length.values())[:batch_size])
-    except RuntimeError as error:
-        raise UserError(
-            f"cannot stack a batch of articles of {len(one_of_each_length)} different lengths "
-            f"({min(one_of_each_length)} to {max(one_of_each_length)} tokens): a tensor batch "
-            f"needs equal lengths, and MAX_LEN = -1 turns padding off. Set --max_len (e.g. 1024) "
-            f"to pad, or --batch_size 1 in one process. (PyTorch said: "
-            f"{str(error).splitlines()[0]})"
-        ) from None
-
-
-def by_length(lengths, batch_size):
-    """Evaluation batches: the articles in order of length, so the LSTM reads little padding."""
-    order = torch.tensor(lengths).argsort(stable=True)
-    return [batch.tolist() for batch in order.split(batch_size)]
-
-
-def pick_device(name):  # "auto": a GPU (cuda or mps) when PyTorch finds one, else the CPU
-    if name == "auto":
-        return torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
-    return torch.device(name)
-
-
-def check_loss(loss, epoch, cfg):
-    """Stop a run whose training loss is no longer a number."""
-    if math.isfinite(loss):
-        return
-    good_rate = 5.0 if cfg["optimizer"] == "sgd" else 0.01  # the rates that work here
-    smaller_rate = min(good_rate, cfg["learning_rate"] / 10)
-    raise UserError(
-        f"the training loss became {loss} in epoch {epoch}: {cfg['optimizer']} with learning rate "
-        f"{cfg['learning_rate']:g} takes steps too large for this model. Start again with a "
-        f"smaller one: --learning_rate {smaller_rate:g}"
-    )
-
-
-def run_folder(cfg):
-    return Path(cfg["out_dir"]) / cfg["run_name"]
-
-
-def save_atomically(obj, path):
-    """torch.save to a file of its own, then renamed: a run stopped while saving keeps the last."""
-    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(obj, partial)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def save_resume_point(cfg, epoch, examples_seen, run, model, optimizer):
-    """What --resume needs after a finished epoch (the next epoch's random numbers come from SEED
-    and its number)."""
-    point = {
-        "format": RESUME_FORMAT,
-        "settings": cfg
-        | {"processes": rank_and_world()[1]},  # a step's batch: BATCH_SIZE x processes
-        "epoch": epoch,
-        "examples_seen": examples_seen,
-        "wandb_id": run.id,
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
+    name = str(folder.relative_to(OUT_DIR))
+    options = {
+        "project": WANDB_PROJECT,
+        "name": name,
+        "config": settings() | {"seed": seed},
+        "id": run_id,
     }
-    save_atomically(point, run_folder(cfg) / "resume.pth")
-
-
-def start_or_resume(cfg, point, model, optimizer):
-    """(wandb run, epochs done, examples seen): a new run, or the stopped one carried on."""
-    run_folder(cfg).mkdir(parents=True, exist_ok=True)  # a repeat's is new
-    if point is None:
-        (run_folder(cfg) / "resume.pth").unlink(missing_ok=True)  # an earlier run's
-        return start_wandb(cfg), 0, 0
-    model.load_state_dict(point["model"])
-    optimizer.load_state_dict(point["optimizer"])
-    print(f"Resuming after epoch {point['epoch']} ({point['examples_seen']} examples seen).")
-    return start_wandb(cfg, point["wandb_id"]), point["epoch"], point["examples_seen"]
-
-
-def load_resume_point(cfg):
-    """The stopped run RUN_NAME's resume point, or a UserError saying why it cannot carry on."""
-    path = run_folder(cfg) / "resume.pth"
     try:
-        point = torch.load(path, map_location="cpu", weights_only=True)
-        readable = point["format"] == RESUME_FORMAT
+        run = wandb.init(
+            mode=mode, resume="allow", settings=wandb.Settings(init_timeout=15), **options
+        )
+    except Exception as error:  # no answer, or the key was refused
+        print(f"warning: wandb could not start {mode} ({str(error).strip().splitlines()[0]}).")
+        run = wandb.init(mode="offline", resume="allow", **options)
+    run.define_metric("*", step_metric="epoch")  # the charts' x-axes
+    run.define_metric("batch_loss", step_metric="examples_seen")
+
+
+def read_summary(folder):
+    """The summary.json a run of this script wrote in `folder` (of a group of seeds, the first
+    seed's until the group's is written), or a UserError saying there is none."""
+    paths = [folder / "summary.json", *sorted(folder.glob("seed-*/summary.json"))]
+    for path in paths:
+        with contextlib.suppress(Exception):
+            return json.loads(path.read_text(encoding="utf-8")) | {
+                "settings": json.loads(path.read_text(encoding="utf-8"))["settings"]
+            }
+    raise UserError(
+        f"no run {Path(__file__).name} can read in {folder}: check --run_name and --out_dir (a "
+        f"run's folder is named when it starts), or train one first."
+    )
+
+
+def read_checkpoint(folder):
+    """The checkpoint.pth this script wrote in `folder`, or a UserError saying why there is none."""
+    try:
+        checkpoint = torch.load(folder / "checkpoint.pth", map_location="cpu", weights_only=True)
+        checkpoint["summary"]["epoch"]  # noqa: B018 - what this script's checkpoints hold
     except Exception:
-        readable = False
-    if not readable:
+        seeds = ", ".join(path.name for path in sorted(folder.glob("seed-*")))
         raise UserError(
-            f"nothing to resume at {path} (a run writes it after each epoch, and removes it when "
-            f"it ends): check --run_name and --out_dir, or start a new run without --resume."
-        )
-    saved = point["settings"]
-    current = cfg | {"processes": rank_and_world()[1]}
-    changed = [n for n in current if n not in RESUMABLE and current[n] != saved.get(n)]
-    if changed:
-        described = ", ".join(f"{n.upper()} ({saved.get(n)!r} -> {current[n]!r})" for n in changed)
-        raise UserError(
-            f"--resume carries on with the settings the run started with, but these differ: "
-            f"{described}. Use the command that started it, or start a new run under another "
-            f"--run_name."
-        )
-    done = point["epoch"]
-    if cfg["n_epochs"] < done or cfg["n_epochs"] == done < saved["n_epochs"]:
-        raise UserError(
-            f"this run already finished epoch {done} of {saved['n_epochs']}, so N_EPOCHS = "
-            f"{cfg['n_epochs']} leaves nothing to train: pass --n_epochs {done + 1} or more."
-        )
-    return point
+            f"no model {Path(__file__).name} can read in {folder}: train one first, or pass the "
+            f"--run_name it was trained under{f' (one of {seeds})' if seeds else ''}."
+        ) from None
+    return checkpoint
+
+
+def restore(checkpoint, model, optimizer):
+    """The summary of what a stopped run has done, whose weights and optimiser state are loaded;
+    for a new run, epoch 0."""
+    if checkpoint is None:
+        return {"epoch": 0, "examples_seen": 0, "seconds": 0, "wandb_id": None}
+    done = checkpoint["summary"]
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    print(f"Resuming {RUN_NAME}, seed {done['seed']}, after epoch {done['epoch']}.")
+    return done
+
+
+def save(folder, summary, model, optimizer, vocab, class_names):
+    """The summary, with the settings and the wandb run's id, to summary.json; then everything to
+    checkpoint.pth: written whole to a file of its own, then renamed, so that a run stopped while
+    saving keeps the epoch before."""
+    summary = summary | {"wandb_id": wandb.run.id, "settings": settings()}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    checkpoint = {"summary": summary, "vocab": vocab, "class_names": class_names}
+    checkpoint |= {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+    torch.save(checkpoint, folder / "checkpoint.pth.tmp")
+    (folder / "checkpoint.pth.tmp").replace(folder / "checkpoint.pth")
+
+
+def stopped(folder):
+    """What a stop leaves on disk, and how to carry on."""
+    saved = []
+    for path in sorted(folder.glob("**/summary.json")) if folder else []:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        saved.append(f"{path.parent} after epoch {summary.get('epoch', N_EPOCHS)} of {N_EPOCHS}")
+    if not saved:
+        return "Stopped before the first epoch finished; nothing was saved."
+    return (
+        f"Stopped. Saved: {'; '.join(saved)}. Carry on with the same command plus --resume "
+        f"--run_name {RUN_NAME}"
+    )
 
 
 @contextlib.contextmanager
-def claim_run_folder(cfg):
-    """OUT_DIR/RUN_NAME, created and locked by the first process while the run lives; a folder it
-    cannot write, or another run's, stops every process."""
-    folder = run_folder(cfg)
+def claim_run_folder(resume):
+    """This run's folder: with --resume, OUT_DIR/RUN_NAME; else the first of RUN_NAME, RUN_NAME-2,
+    -3, ... not taken (under a wandb sweep, RUN_NAME-<its wandb id>: unique on every machine),
+    made at once so that no other run takes it too; RUN_NAME becomes its name. Locked while the
+    run lives; removed if nothing was saved in it. Under torchrun, the first process claims it."""
+    global RUN_NAME
     lock = None
     problem = None
     if rank_and_world()[0] == 0:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            lock = open(folder / "run.lock", "w")  # held while the run lives
-            if os.name == "posix":  # lifted when this process ends, however it ends
+            RUN_NAME = RUN_NAME if resume else free_name()
+            if os.name == "posix":  # a lock the system lifts when the process ends, however
                 import fcntl
 
+                lock = os.open(Path(OUT_DIR) / RUN_NAME, os.O_RDONLY)
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             problem = (
-                f"another run is writing to {folder} right now: wait for it to end, or give this "
-                f"one another --run_name."
+                f"another run is writing to {Path(OUT_DIR) / RUN_NAME} right now: wait for it."
             )
         except OSError as error:
             problem = (
-                f"cannot write to {folder} ({error.strerror or error}): pass --out_dir a folder "
-                f"you can write to."
+                f"cannot write to {Path(OUT_DIR) / RUN_NAME} ({error.strerror}): pass --out_dir a "
+                f"folder you can write to."
             )
+    shared = [RUN_NAME, problem]
     if dist.is_initialized():  # every process learns what the first one found
-        shared = [problem]
-        dist.broadcast_object_list(shared, src=0)
-        problem = shared[0]
+        dist.broadcast_object_list(shared)
+    RUN_NAME, problem = shared
     if problem:
         raise UserError(problem)
+    folder = Path(OUT_DIR) / RUN_NAME
     try:
-        yield
+        yield folder
     finally:
         if lock is not None:
-            Path(lock.name).unlink(missing_ok=True)
-            lock.close()
+            os.close(lock)
+        if rank_and_world()[0] == 0:
+            with contextlib.suppress(OSError):  # only an empty folder can be removed
+                folder.rmdir()
+
+
+def free_name():
+    """The first of RUN_NAME, RUN_NAME-2, RUN_NAME-3, ... with no folder yet; its folder, made."""
+    name = RUN_NAME
+    if "WANDB_SWEEP_ID" in os.environ:  # set by the sweep agent, with WANDB_RUN_ID
+        name = f"{RUN_NAME}-{os.environ['WANDB_RUN_ID']}"
+    number = 1
+    while True:
+        try:
+            (Path(OUT_DIR) / name).mkdir(parents=True)
+            return name
+        except FileExistsError:
+            number += 1
+            name = f"{RUN_NAME}-{number}"
 
 
 def rank_and_world():
@@ -904,39 +735,168 @@ def rank_and_world():
     return 0, 1
 
 
-def join_torchrun(cfg):
-    """Under torchrun, join the other processes (NCCL on GPUs, else gloo); only the first prints."""
-    if "LOCAL_RANK" not in os.environ:
+def join_torchrun():
+    """Under torchrun, join the other processes (NCCL on GPUs, else gloo); only the first prints
+    and logs."""
+    device = pick_device()  # DEVICE checked before anything is written
+    if "RANK" not in os.environ:
         return
     gpus = torch.cuda.device_count()
-    on_gpu = pick_device(cfg["device"]).type == "cuda"
-    if on_gpu and int(os.environ["LOCAL_WORLD_SIZE"]) > gpus:
+    if device.type == "cuda" and int(os.environ["LOCAL_WORLD_SIZE"]) > gpus:
         raise UserError(
             f"torchrun starts {os.environ['LOCAL_WORLD_SIZE']} processes on this machine, which "
             f"has {gpus} GPU(s): pass torchrun --nproc_per_node={gpus}, or --device cpu."
         )
-    if on_gpu:
-        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
-    dist.init_process_group("nccl" if on_gpu else "gloo")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if dist.get_rank() > 0:
         sys.stdout = open(os.devnull, "w")
         os.environ["WANDB_MODE"] = "disabled"
 
 
-def load_checkpoint(path):
-    """(model, vocabulary, checkpoint) as a run saved them, or a UserError saying why not."""
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        model = build_model(
-            checkpoint["settings"], checkpoint["vocab"], len(checkpoint["class_names"])
-        )
-        model.load_state_dict(checkpoint["model_state"])
-    except Exception:
+def pick_device():
+    """DEVICE as a torch.device: "auto" is a GPU (cuda or mps) when PyTorch finds one, else the
+    CPU; under torchrun, each process its own GPU."""
+    found = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+    if DEVICE not in ("auto", "cpu", found.type):
         raise UserError(
-            f"no model {Path(__file__).name} can read at {path}: train one first, or pass the "
-            f"--run_name (and --out_dir) it was trained under."
+            f"DEVICE is {DEVICE}, but PyTorch finds none here: pass --device auto or cpu."
+        )
+    device = found if DEVICE == "auto" else torch.device(DEVICE)
+    if device.type == "cuda":
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return device
+
+
+def read_csv(csv_file, data_column):
+    """A course CSV's rows as text, or a UserError saying in one line what is wrong with it."""
+    if not Path(csv_file).is_file():
+        raise UserError(
+            f"{csv_file} not found: set DATA_DIR (--data_dir) to the folder that holds "
+            f"txt_train.csv, txt_val.csv and txt_test.csv."
+        )
+    header = Path(csv_file).read_text(encoding="utf-8", errors="replace").partition("\n")[0]
+    if ";" in header and "," not in header:  # as Excel saves it where "," is the decimal point
+        raise UserError(
+            f"{csv_file} is separated by semicolons: save it with commas (in Excel, as CSV UTF-8)."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # more fields than the header
+            frame = pd.read_csv(csv_file, dtype=str, keep_default_na=False, index_col=False)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.ParserWarning) as error:
+        raise UserError(
+            f"{csv_file} cannot be read ({str(error).strip().splitlines()[-1]}): save it as "
+            f"UTF-8 CSV, each field with a comma, quote or line break in double quotes."
         ) from None
-    return model.eval(), checkpoint["vocab"], checkpoint
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame()
+    if not {data_column, "label", "label_idx"} <= set(frame.columns):
+        raise UserError(
+            f"{csv_file} has the columns {', '.join(frame.columns)}: its header must name "
+            f"{data_column}, label and label_idx."
+        )
+    if frame.empty:
+        raise UserError(f"{csv_file} has no rows: every split needs at least one example.")
+    return frame
+
+
+def read_labels(csv_file, frame, class_names=None):
+    """Each row's label_idx as a tensor, and the class names (a list: label_idx -> label): given,
+    or the training split's own (each class number's first label); every row must agree."""
+    labels = frame["label"].str.strip()
+    numbers = pd.to_numeric(frame["label_idx"], errors="coerce")  # 2, or 2.0 as spreadsheets write
+    numbers = numbers.where(numbers.between(0, 1e6) & (numbers % 1 == 0))  # no class number: nan
+    if class_names is None:
+        first = labels.groupby(numbers).first()  # each class number's first label
+        class_names = list(first)
+        if list(first.index) != list(range(len(first))) or first.duplicated().any():
+            raise UserError(
+                f"{csv_file}: the classes (label_idx: label) are {first.to_dict()}: each needs a "
+                f"name of its own and a number, from 0 to {len(first) - 1}."
+            )
+    names = dict(enumerate(class_names))
+    disagree = [names.get(number) != label for number, label in zip(numbers, labels, strict=True)]
+    stop_on_rows(csv_file, disagree, f"need a label and label_idx of one class: {names}")
+    return torch.tensor(numbers.astype(int).tolist()), class_names
+
+
+def stop_on_rows(csv_file, bad, problem):
+    """A UserError naming how many rows `bad` marks, the first few, and their `problem`."""
+    rows = [row for row, is_bad in enumerate(bad, start=1) if is_bad]
+    if rows:
+        first = ", ".join(map(str, rows[:5]))
+        raise UserError(f"{csv_file}: {len(rows)} row(s) (first: {first}) {problem}.")
+
+
+def check_unchanged(train, checkpoint):
+    """When resuming, the training split must give the vocabulary and classes the run started
+    with: word ids must mean what they meant."""
+    if checkpoint and (train.vocab, train.class_names) != (
+        checkpoint["vocab"],
+        checkpoint["class_names"],
+    ):
+        raise UserError(
+            f"{Path(DATA_DIR) / 'txt_train.csv'} has changed since {RUN_NAME} started (its words "
+            f"or classes differ): resume with the data it started with, or start a new run."
+        )
+
+
+def check_stackable(dataset):
+    """Fail before training, not in it, when a batch of articles of their own lengths (MAX_LEN -1)
+    cannot be stacked into one tensor."""
+    one_of_each_length = {len(ids): ids for ids in dataset.token_ids}
+    try:
+        torch.stack(list(one_of_each_length.values())[:BATCH_SIZE])
+    except RuntimeError as error:
+        raise UserError(
+            f"cannot stack a batch of articles of {len(one_of_each_length)} different lengths "
+            f"({min(one_of_each_length)} to {max(one_of_each_length)} tokens): a tensor batch "
+            f"needs equal lengths, and MAX_LEN = -1 turns padding off. Set --max_len (e.g. 1024) "
+            f"to pad, or --batch_size 1. (PyTorch said: {str(error).splitlines()[0]})"
+        ) from None
+
+
+def epoch_batches(lengths, seed, epoch):
+    """A training epoch's batches of article numbers, of similar length so that the LSTM reads
+    little padding: the articles sorted by their length times 0.7 to 1.3 (new neighbours every
+    epoch; the same in every process), cut into batches, in an order of the epoch's own. Under
+    torchrun, this process's share of them."""
+    noise = torch.rand(len(lengths), generator=torch.Generator().manual_seed(seed + epoch))
+    batches = (torch.tensor(lengths) * (0.7 + 0.6 * noise)).argsort().split(BATCH_SIZE)
+    rank, world = rank_and_world()
+    sampler = DistributedSampler(batches, world, rank, seed=seed)
+    sampler.set_epoch(epoch)
+    return [batches[i].tolist() for i in sampler]
+
+
+def by_length(lengths, batch_size):
+    """Evaluation batches: the articles in order of length, so the LSTM reads little padding."""
+    order = torch.tensor(lengths).argsort(stable=True)
+    return [batch.tolist() for batch in order.split(batch_size)]
+
+
+def check_loss(loss, epoch, num_classes):
+    """Stop a run whose training loss is not a number, or a thousand times guessing's."""
+    if math.isfinite(loss) and loss <= 1000 * math.log(num_classes):
+        return
+    smaller_rate = min(5.0 if OPTIMIZER == "sgd" else 0.01, LEARNING_RATE / 10)  # rates that work
+    raise UserError(
+        f"the training loss became {loss:.3g} in epoch {epoch}: {OPTIMIZER} with learning rate "
+        f"{LEARNING_RATE:g} takes steps too large for this model. Start again with a smaller one: "
+        f"--learning_rate {smaller_rate:g}"
+    )
+
+
+def confusion_table(true, predicted, class_names):
+    """The test split's confusion matrix as text: articles of each class (rows) taken for which."""
+    true_names = pd.Categorical.from_codes(true, class_names)
+    predicted_names = pd.Categorical.from_codes(predicted, class_names)
+    table = pd.crosstab(
+        true_names, predicted_names, rownames=["true"], colnames=["predicted"], dropna=False
+    )
+    return f"Test articles, true class (rows) and predicted class (columns):\n{table}"
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import img_classifier as ic  # noqa: E402 - the models and preprocessing under test
@@ -30,10 +30,8 @@ import img_classifier as ic  # noqa: E402 - the models and preprocessing under t
 class NaiveCsvImageDataset(Dataset):
     def __init__(self, csv_file, img_size, grayscale):
         frame = pd.read_csv(csv_file)
-        data_dir = Path(
-            csv_file
-        ).parent  # `./data/` in the CSV stands for it, as in img_classifier.py
-        self.paths = [data_dir / p.removeprefix("./").removeprefix("data/") for p in frame["image"]]
+        data_dir = Path(csv_file).parent  # where img_classifier.py looks for the pictures
+        self.paths = [ic.picture_path(data_dir, path) for path in frame["image"]]
         self.labels = frame["label_idx"].tolist()
         self.img_size, self.grayscale = img_size, grayscale
 
@@ -41,10 +39,9 @@ class NaiveCsvImageDataset(Dataset):
         return len(self.labels)
 
     def __getitem__(self, idx):
-        image = ic.load_image(
-            self.paths[idx], self.img_size, fast_decode=False
-        )  # decoded on every access
-        return ic.normalize(image[None], self.grayscale)[0], self.labels[idx]
+        image = ic.load_image(self.paths[idx], self.img_size, False)  # decoded on every access
+        ic.GRAYSCALE = self.grayscale
+        return ic.normalize(image[None])[0], self.labels[idx]
 
 
 def evaluate(dataloader, model, loss_fn):
@@ -81,16 +78,17 @@ def main():
     }
     num_classes = max(label for dataset in splits.values() for label in dataset.labels) + 1
     torch.manual_seed(args.seed)  # the initial weights, as img_classifier.py draws them
-    model = ic.build_model(
-        {"model": args.model, "grayscale": args.grayscale, "img_size": args.img_size}, num_classes
-    )
+    model = ic.MODELS[args.model](1 if args.grayscale else 3, num_classes, args.img_size)
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     optimizer = torch.optim.SGD(model.parameters(), lr=args.learning_rate)
 
+    # The same order as img_classifier.py's: a DistributedSampler of one process is a shuffle
+    # drawn from the seed and the epoch.
+    sampler = DistributedSampler(splits["train"], 1, 0, seed=args.seed)
     for epoch in range(1, args.n_epochs + 1):
         model.train()
-        torch.manual_seed(1000 * args.seed + epoch)  # the same order as img_classifier.py's
-        for X, y in DataLoader(splits["train"], batch_size=args.batch_size, shuffle=True):
+        sampler.set_epoch(epoch)
+        for X, y in DataLoader(splits["train"], batch_size=args.batch_size, sampler=sampler):
             loss = loss_fn(model(X), y)
             loss.backward()
             optimizer.step()

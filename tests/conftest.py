@@ -4,6 +4,7 @@ import contextlib
 import csv
 import importlib
 import io
+import json
 import os
 import shutil
 import signal
@@ -92,6 +93,23 @@ def text_slice(folder, per_split):
     for split, count in per_split.items():
         write_csv_rows(data / f"txt_{split}.csv", read_csv_rows(DATA / f"txt_{split}.csv")[:count])
     return data
+
+
+@pytest.fixture(autouse=True)
+def file_settings(monkeypatch):
+    """Every test starts from the settings as the scripts' files write them (main() sets them as
+    globals, and a test may have run it), and gets back what it found."""
+    import img_classifier
+    import txt_classifier
+
+    for module in (img_classifier, txt_classifier):
+        for name, value in module.DEFAULTS.items():
+            monkeypatch.setattr(module, name, value)
+
+
+def summary_of(folder, run_name):
+    """The summary.json of the run `run_name` under folder/runs."""
+    return json.loads((Path(folder) / "runs" / run_name / "summary.json").read_text())
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import DATA, ROOT, read_csv_rows, run_in_process, write_csv_rows
+from conftest import DATA, ROOT, read_csv_rows, run_in_process, summary_of, write_csv_rows
 from PIL import Image
 
 import img_classifier as ic
@@ -43,9 +43,7 @@ def test_the_plain_path_is_the_course_preprocessing():
     paths = (
         sorted((DATA / "narwhal").glob("*.jpg"))[:12] + sorted((DATA / "parrot").glob("*.jpg"))[:12]
     )
-    ours = ic.normalize(
-        torch.stack([ic.load_image(path, 64, fast_decode=False) for path in paths]), False
-    )
+    ours = ic.normalize(torch.stack([ic.load_image(path, 64, False) for path in paths]))
     for path, x in zip(paths, ours, strict=True):
         with Image.open(path) as img:
             torch.testing.assert_close(
@@ -61,8 +59,8 @@ def test_reduced_size_decoding_stays_under_two_levels_in_255(tmp_path):
         )
     noisy = np.clip(big + np.random.default_rng(0).normal(0, 4, big.shape), 0, 255).astype(np.uint8)
     Image.fromarray(noisy).save(tmp_path / "big.jpg", quality=92)
-    full = ic.load_image(tmp_path / "big.jpg", 256, fast_decode=False).float()
-    fast = ic.load_image(tmp_path / "big.jpg", 256, fast_decode=True).float()
+    full = ic.load_image(tmp_path / "big.jpg", 256, False).float()
+    fast = ic.load_image(tmp_path / "big.jpg", 256, True).float()
     assert 0 < (full - fast).abs().mean().item() < 2
 
 
@@ -73,16 +71,19 @@ def test_each_picture_is_decoded_once_however_many_epochs_and_evaluations(tmp_pa
     monkeypatch.setattr(
         ic, "load_image", lambda path, *a: decoded.append(path) or real_load_image(path, *a)
     )
-    dataset = ic.CsvImageDataset(csv_file, 32)
+    monkeypatch.setattr(ic, "IMG_SIZE", 32)
+    dataset = ic.CsvImageDataset(csv_file)
     for _ in range(3):  # epochs, evaluations
         list(torch.utils.data.DataLoader(dataset, batch_size=4))
     assert sorted(decoded) == sorted(pictures)
 
 
-def test_streaming_gives_the_same_items_as_the_store(tmp_path):
+def test_streaming_gives_the_same_items_as_the_store(tmp_path, monkeypatch):
     csv_file, _ = some_pictures(tmp_path, count=4)
-    store = ic.CsvImageDataset(csv_file, 32)
-    streamed = ic.CsvImageDataset(csv_file, 32, memory_gb=0)
+    monkeypatch.setattr(ic, "IMG_SIZE", 32)
+    store = ic.CsvImageDataset(csv_file)
+    monkeypatch.setattr(ic, "MEMORY_BUDGET_GB", 0)
+    streamed = ic.CsvImageDataset(csv_file)
     assert streamed.images is None
     for i in range(4):
         assert torch.equal(store[i][0], streamed[i][0]) and store[i][1] == streamed[i][1]
@@ -112,10 +113,7 @@ def test_a_run_over_budget_streams_and_scores_the_same(small_images):
     assert stored.returncode == 0 and streamed.returncode == 0, (
         stored.stderr[-2000:] + streamed.stderr[-2000:]
     )
-    first, second = (
-        json.loads((small_images / "runs" / n / "summary.json").read_text())
-        for n in ("stored", "streamed")
-    )
+    first, second = summary_of(small_images, "stored"), summary_of(small_images, "streamed")
     for key in ("train_accuracy", "val_accuracy", "test_accuracy", "train_loss", "test_loss"):
         assert first[key] == pytest.approx(second[key], abs=1e-6), key
 
@@ -133,37 +131,34 @@ def test_length_buckets_cover_every_article_once_in_batches_of_similar_length():
     lengths = [
         int(n) for n in torch.randint(5, 1000, (300,), generator=torch.Generator().manual_seed(0))
     ]
-    epoch1, epoch2 = (tc.epoch_batches(lengths, 32, bucket_by_length=True) for _ in range(2))
+    epoch1, epoch2 = (tc.epoch_batches(lengths, seed=0, epoch=epoch) for epoch in (1, 2))
     for batches in (epoch1, epoch2):
         assert sorted(i for batch in batches for i in batch) == list(range(300))
         assert padding_share(batches, lengths) < 0.3  # in random order: more than 0.4
-    plain = tc.epoch_batches(lengths, 32, bucket_by_length=False)
-    assert sorted(i for batch in plain for i in batch) == list(range(300))
-    assert padding_share(plain, lengths) > 0.4
+    shuffled = torch.randperm(300, generator=torch.Generator().manual_seed(0)).split(32)
+    assert padding_share([b.tolist() for b in shuffled], lengths) > 0.4
     assert epoch1 != epoch2  # different neighbours every epoch
-    torch.manual_seed(3)
-    drawn = tc.epoch_batches(lengths, 32, bucket_by_length=True)
-    torch.manual_seed(3)
-    assert tc.epoch_batches(lengths, 32, bucket_by_length=True) == drawn  # from torch's generator
+    assert tc.epoch_batches(lengths, seed=0, epoch=1) == epoch1  # from the seed and the epoch
+    assert tc.epoch_batches(lengths, seed=1, epoch=1) != epoch1
     flat = [i for batch in tc.by_length(lengths, 32) for i in batch]  # evaluation: by length
     assert [lengths[i] for i in flat] == sorted(lengths)
 
 
-@pytest.mark.parametrize("bucket_by_length", [True, False])
-def test_under_torchrun_every_batch_divides_among_the_processes(bucket_by_length):
-    """Each process trains on its share, batch[rank::processes], of every batch: with 21 articles
-    and 2 processes one article is drawn twice, so that every batch divides evenly and both take
-    the same steps."""
-    lengths = list(range(5, 26))
-    batches = tc.epoch_batches(lengths, 8, bucket_by_length, world=2)
-    assert all(len(batch) % 2 == 0 for batch in batches)
-    drawn = [i for batch in batches for i in batch]
-    assert len(drawn) == 22 and set(drawn) == set(range(21))
-    alone = tc.epoch_batches([7], 8, bucket_by_length, world=2)  # one article, two processes
-    assert alone == [[0, 0]]
+@pytest.mark.parametrize("articles", [21, 1])
+def test_under_torchrun_the_processes_share_the_epochs_batches(monkeypatch, articles):
+    """Every process draws the same batches and takes its own share: together they cover every
+    article, and each takes as many steps (a batch is drawn twice where they do not divide)."""
+    lengths = list(range(5, 5 + articles))
+    shares = []
+    for rank in (0, 1):
+        monkeypatch.setattr(tc, "rank_and_world", lambda rank=rank: (rank, 2))
+        shares.append(tc.epoch_batches(lengths, seed=0, epoch=1))
+    assert len(shares[0]) == len(shares[1])
+    drawn = [i for share in shares for batch in share for i in batch]
+    assert set(drawn) == set(range(articles))
 
 
-def test_evaluation_in_length_buckets_returns_results_in_dataset_order(tmp_path):
+def test_evaluation_in_length_buckets_measures_what_evaluation_in_order_does(tmp_path):
     torch.manual_seed(0)
     pd.DataFrame(
         {
@@ -172,18 +167,19 @@ def test_evaluation_in_length_buckets_returns_results_in_dataset_order(tmp_path)
             "label_idx": [0, 1] * 3,
         }
     ).to_csv(tmp_path / "t.csv", index=False)
-    dataset = tc.CsvTextDataset(tmp_path / "t.csv", max_len=100)
+    tc.MAX_LEN = 100
+    dataset = tc.CsvTextDataset(tmp_path / "t.csv")
     model = tc.LSTMClassifier(len(dataset.vocab) + 2, 8, 6, 2)
     loss_fn = torch.nn.CrossEntropyLoss()
     plain = torch.utils.data.DataLoader(dataset, batch_size=4)
     bucketed = torch.utils.data.DataLoader(dataset, batch_sampler=tc.by_length(dataset.lengths, 4))
-    first, second = (
-        tc.evaluate({"test": loader}, model, loss_fn, torch.device("cpu"))
-        for loader in (plain, bucketed)
+    (first, *in_order), (second, *by_length) = (
+        tc.evaluate({"test": loader}, model, loss_fn) for loader in (plain, bucketed)
     )
-    assert torch.equal(first[1]["test"], second[1]["test"])
-    assert first[0]["test_accuracy"] == second[0]["test_accuracy"]
-    assert first[0]["test_loss"] == pytest.approx(second[0]["test_loss"], rel=1e-6)
+    assert first["test_accuracy"] == second["test_accuracy"]
+    assert first["test_loss"] == pytest.approx(second["test_loss"], rel=1e-6)
+    pairs = sorted(zip(*(t.tolist() for t in in_order), strict=True))
+    assert pairs == sorted(zip(*(t.tolist() for t in by_length), strict=True))
 
 
 def test_unpacked_lstm_computes_what_a_packed_one_does():
@@ -230,7 +226,7 @@ def test_fast_path_scores_exactly_what_the_course_starter_way_does(small_images)
     assert fast.returncode == 0 and naive.returncode == 0, (
         fast.stderr[-2000:] + naive.stderr[-2000:]
     )
-    ours = json.loads((small_images / "runs" / "exact" / "summary.json").read_text())
+    ours = summary_of(small_images, "exact")
     reference = json.loads(naive.stdout.strip().splitlines()[-1].removeprefix("result "))
     for split in ("train", "val", "test"):
         assert ours[f"{split}_accuracy"] == pytest.approx(reference[f"{split}_accuracy"], abs=1e-6)

@@ -1,5 +1,6 @@
-"""The training lifecycle and the machinery under it: settings read from the file, flags as
-given, resuming (more epochs, nothing left, a run stopped while finishing)."""
+"""The run's life: settings edited in the file, a folder and a name of its own, stopping and
+resuming (more epochs, nothing left, changed settings or data), what a stop says is on disk, and
+--predict on the runs it finds."""
 
 import importlib.util
 import json
@@ -7,22 +8,33 @@ import os
 import signal
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import ROOT, ctrl_c_works, image_slice, run_in_process, text_slice
+from conftest import (
+    ROOT,
+    ctrl_c_works,
+    image_slice,
+    read_csv_rows,
+    run_in_process,
+    summary_of,
+    text_slice,
+    write_csv_rows,
+)
 
 import img_classifier as ic
 import txt_classifier as tc
 
 SCRIPTS = {"img_classifier.py": ic, "txt_classifier.py": tc}
-
+SMALL = {  # a quick run of each script on a slice of the sample data
+    "img_classifier.py": (image_slice, ["--img_size", 32, "--batch_size", 4, "--log_images=0"]),
+    "txt_classifier.py": (text_slice, ["--batch_size", 4, "--max_len", 64]),
+}
 
 # ----------------------------------------------------------------------------- settings
 
 
-def edited_script(script, folder, edit):
+def edited_script(script, folder, edit, monkeypatch):
     """The script copied into `folder` with `edit` lines added to its settings block, imported
     under a name of its own (the module reads its settings block from its own file)."""
     lines = (ROOT / script).read_text(encoding="utf-8").splitlines()
@@ -30,69 +42,121 @@ def edited_script(script, folder, edit):
     lines[end:end] = edit
     path = folder / script
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(
-        f"edited_{path.stem}_{abs(hash(str(folder)))}", path
-    )
+    name = f"edited_{path.stem}_{abs(hash(str(folder)))}"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
     spec.loader.exec_module(module)
     return module
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_a_new_setting_becomes_a_flag_and_a_config_entry_whatever_its_spacing(
-    script, tmp_path, capsys
+def test_a_new_setting_becomes_a_flag_of_its_type_whatever_its_spacing(
+    script, tmp_path, capsys, monkeypatch
 ):
-    edited = edited_script(
-        script, tmp_path, ["DROPOUT_RATE = 0.1  # a new setting", "USE_TRICK=True"]
-    )
-    cfg, _ = edited.parse_settings(["--dropout_rate", "0.3", "--use_trick=False"])
-    assert (cfg["dropout_rate"], cfg["use_trick"]) == (0.3, False)
-    assert edited.parse_settings([])[0]["dropout_rate"] == 0.1  # and a config entry when not given
+    edit = ["DROPOUT_RATE: float = 0  # a new setting, 10% of nothing", "USE_TRICK=True"]
+    edited = edited_script(script, tmp_path, edit, monkeypatch)
+    edited.parse_settings(["--dropout_rate", "0.3", "--use_trick=False"])
+    assert (edited.DROPOUT_RATE, edited.USE_TRICK) == (0.3, False)
+    edited.parse_settings([])
+    assert edited.DROPOUT_RATE == 0.0 and type(edited.DROPOUT_RATE) is float
+    assert edited.settings()["DROPOUT_RATE"] == 0.0  # and a config entry
     with pytest.raises(SystemExit):
         edited.parse_settings(["--help"])
     help = " ".join(capsys.readouterr().out.split())
-    assert "--dropout_rate DROPOUT_RATE a new setting (default: 0.1)" in help
+    assert "--dropout_rate DROPOUT_RATE a new setting, 10% of nothing (default: 0)" in help
     assert "--use_trick [USE_TRICK]" in help
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_a_setting_edited_in_the_file_is_checked_as_its_flag_is(
-    script, tmp_path, capsys, monkeypatch
+def test_a_whole_number_edited_into_a_float_setting_takes_any_number(script, tmp_path, monkeypatch):
+    """LEARNING_RATE = 1 (as the file's comment suggests for Adadelta): a sweep agent's
+    --learning_rate=0.0031 is still a learning rate, and 1 is 1.0."""
+    edited = edited_script(script, tmp_path, ["LEARNING_RATE = 1", "N_EPOCHS = 2"], monkeypatch)
+    edited.parse_settings(["--learning_rate=0.0031"])
+    assert edited.LEARNING_RATE == 0.0031
+    edited.parse_settings([])
+    assert edited.LEARNING_RATE == 1.0 and type(edited.LEARNING_RATE) is float
+
+
+@pytest.mark.parametrize(
+    "script, edit, says",
+    [
+        ("img_classifier.py", 'MODEL = "resnet"', "argument --model: invalid choice: 'resnet'"),
+        (
+            "img_classifier.py",
+            "BATCH_SIZE = 8.5",
+            "argument --batch_size: invalid int value: '8.5'",
+        ),
+        ("txt_classifier.py", "BIDIRECTIONAL = 2", "argument --bidirectional: invalid true_or"),
+        ("txt_classifier.py", "N_EPOCHS = 0", "N_EPOCHS must be at least 1"),
+    ],
+)
+def test_a_bad_value_edited_in_the_file_is_one_line_before_anything_runs(
+    script, edit, says, tmp_path, capsys, monkeypatch
 ):
-    """argparse checks the choices of what the command line gives, never a default: a value
-    edited in the settings block must stop in one line too, not in a traceback after loading."""
+    """argparse checks what the command line gives; a value edited in the settings block is read
+    as a flag too, so it stops in one line as well, with a flag given or not."""
     monkeypatch.chdir(tmp_path)  # were the check gone, the run would start here
     monkeypatch.setenv("WANDB_MODE", "disabled")
-    edited = edited_script(script, tmp_path, ['MODEL = "resnet"', "NOTE = 1  # 10% of nothing"])
-    assert edited.main(["--n_epochs", "1"]) == 2
-    message = capsys.readouterr().err
-    assert len(message.strip().splitlines()) == 1 and "MODEL must be one of" in message
-    assert "got 'resnet'" in message
-    with pytest.raises(SystemExit):
-        edited.parse_settings(["--help"])  # a comment with a % in it is help text like any other
-    assert "10% of nothing" in capsys.readouterr().out
+    edited = edited_script(script, tmp_path, [edit], monkeypatch)
+    for flags in ([], ["--lr", "0.001"]):
+        with pytest.raises(SystemExit) if "argument" in says else open(os.devnull):
+            assert edited.main(flags) == 2
+        message = capsys.readouterr().err
+        assert len(message.strip().splitlines()) == 1 and says in message, message
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_number_edited_as_text_is_read_as_the_number(tmp_path, monkeypatch):
+    edited = edited_script("img_classifier.py", tmp_path, ['LEARNING_RATE = "1e-3"'], monkeypatch)
+    edited.parse_settings([])
+    assert edited.LEARNING_RATE == 0.001
+
+
+# ----------------------------------------------------------------------------- names and folders
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_every_setting_is_a_flag_and_a_config_entry(script):
-    cfg, _ = SCRIPTS[script].parse_settings([])
-    assert set(cfg) == {name.lower() for name in SCRIPTS[script].SETTINGS}
-    assert cfg == {name.lower(): value for name, value in SCRIPTS[script].SETTINGS.items()}
+def test_every_run_gets_a_folder_and_wandb_name_of_its_own(script, tmp_path):
+    """Two runs under one RUN_NAME: the second is RUN_NAME-2, and the first's model is kept."""
+    make_data, args = SMALL[script]
+    make_data(tmp_path, {"train": 8, "val": 4, "test": 4})
+    for seed in (0, 1):
+        done = run_in_process(script, *args, "--n_epochs", 1, "--seed", seed, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+    name = SCRIPTS[script].DEFAULTS["RUN_NAME"]
+    assert summary_of(tmp_path, name)["settings"]["SEED"] == 0
+    assert summary_of(tmp_path, f"{name}-2")["settings"]["RUN_NAME"] == f"{name}-2"
+    assert summary_of(tmp_path, f"{name}-2")["settings"]["SEED"] == 1
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_the_carry_on_command_keeps_every_flag_as_given(script):
-    """`--resume --n_epochs 60 --run_name x`: every flag and value, --resume once, at the end."""
-    argv = ["--resume", "--n_epochs", "60", "--run_name", "x y", "--lr=0.1"]
-    expected = f"python {script} --n_epochs 60 --run_name 'x y' --lr=0.1 --resume"
-    assert SCRIPTS[script].command_line(argv) == expected
+def test_a_sweep_agents_runs_are_named_by_their_wandb_id(tmp_path):
+    """Agents on several machines would all take RUN_NAME: under a sweep the run's wandb id (which
+    the agent passes in WANDB_RUN_ID) makes the name unique everywhere."""
+    text_slice(tmp_path, {"train": 8, "val": 4, "test": 4})
+    env = {"WANDB_SWEEP_ID": "sweep1", "WANDB_RUN_ID": "abc123"}
+    done = run_in_process("txt_classifier.py", "--n_epochs", 1, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert summary_of(tmp_path, "txt-classifier-abc123")["settings"]["RUN_NAME"] == (
+        "txt-classifier-abc123"
+    )
+
+
+def test_a_run_that_saved_nothing_leaves_no_folder(tmp_path):
+    """A bad CSV stops the run before its first epoch: no empty folder takes the name."""
+    text_slice(tmp_path, {"train": 8, "val": 4, "test": 4})
+    (tmp_path / "data" / "txt_val.csv").write_text("article,label\n")
+    failed = run_in_process("txt_classifier.py", "--n_epochs", 1, cwd=tmp_path)
+    assert failed.returncode == 2 and list((tmp_path / "runs").iterdir()) == []
 
 
 # ----------------------------------------------------------------------------- resuming
 
 
 def stop_after(script, folder, args, line):
-    """Start a run, send Ctrl-C once `line` is printed, and return once it has saved and stopped."""
+    """Start a run, send SIGTERM (a cluster's stop) once `line` is printed, and return what it
+    printed once it has stopped."""
     process = subprocess.Popen(
         [sys.executable, str(ROOT / script), *map(str, args)],
         cwd=folder,
@@ -106,127 +170,124 @@ def stop_after(script, folder, args, line):
     for text in process.stdout:
         output.append(text)
         if line in text.replace("\r", "\n"):
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signal.SIGTERM)
             break
     output += process.stdout.readlines()
     process.wait(timeout=300)
     assert process.returncode == 130, "".join(output)[-3000:]
+    return "".join(output)
 
 
-@pytest.mark.parametrize(
-    "script, data, args",
-    [
-        (
-            "img_classifier.py",
-            {"train": 16, "val": 4, "test": 4},
-            ["--img_size", 32, "--batch_size", 4],
-        ),
-        (
-            "txt_classifier.py",
-            {"train": 16, "val": 4, "test": 4},
-            ["--batch_size", 4, "--max_len", 64],
-        ),
-    ],
-)
-def test_resume_with_the_default_epochs_and_with_nothing_left(script, data, args, tmp_path):
-    """Started with --n_epochs 3 and stopped in epoch 2: --resume --n_epochs 5 (the image
-    script's default) trains to 5; --resume --n_epochs 1 has nothing left and says so."""
-    (image_slice if script == "img_classifier.py" else text_slice)(tmp_path, data)
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_resume_with_more_epochs_and_with_nothing_left(script, tmp_path):
+    """Stopped in epoch 2 of 3: the stop says what is saved; --resume --n_epochs 1 has nothing left
+    and says so; --resume --n_epochs 5 trains on to 5, and the seconds add up."""
+    make_data, args = SMALL[script]
+    make_data(tmp_path, {"train": 16, "val": 4, "test": 4})
     args = [*args, "--run_name", "r"]
-    stop_after(script, tmp_path, [*args, "--n_epochs", 3], "epoch 1/3")
-    nothing = run_in_process(
-        script, *args, "--resume", "--n_epochs", 1, cwd=tmp_path, env={"WANDB_MODE": "disabled"}
-    )
-    assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
+    said = stop_after(script, tmp_path, [*args, "--n_epochs", 3], "epoch 1/3")
     assert (
-        "already finished epoch 1 of 3" in nothing.stderr and "nothing to train" in nothing.stderr
+        "Stopped. Saved: runs/r after epoch 1 of 3. Carry on with the same command plus "
+        "--resume --run_name r\n" in said
     )
-    if (
-        script == "txt_classifier.py"
-    ):  # this run used Adam, the default: --optimizer sgd is a change
-        refused = run_in_process(
-            script,
-            *args,
-            "--resume",
-            "--optimizer",
-            "sgd",
-            cwd=tmp_path,
-            env={"WANDB_MODE": "disabled"},
-        )
-        assert refused.returncode == 2 and "OPTIMIZER ('adam' -> 'sgd')" in refused.stderr
-    more = run_in_process(
-        script, *args, "--resume", "--n_epochs", 5, cwd=tmp_path, env={"WANDB_MODE": "disabled"}
+    before = summary_of(tmp_path, "r")["seconds"]
+    nothing = run_in_process(script, *args, "--resume", "--n_epochs", 1, cwd=tmp_path)
+    assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
+    assert "r has trained 1 epoch(s), and N_EPOCHS is 1: pass --n_epochs 2 or more" in (
+        nothing.stderr
     )
+    assert "Loaded" not in nothing.stdout  # said before any data is read
+    more = run_in_process(script, *args, "--resume", "--n_epochs", 5, cwd=tmp_path)
     assert more.returncode == 0, more.stderr[-2000:]
-    assert json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())["epochs"] == 5
-    assert "epoch 5/5" in more.stdout and not (tmp_path / "runs" / "r" / "resume.pth").exists()
+    summary = summary_of(tmp_path, "r")
+    assert summary["epoch"] == 5 and "epoch 5/5" in more.stdout and "epoch 2/5" in more.stdout
+    assert summary["seconds"] > before  # the whole run's time, not the resumed part's
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["r"]  # no r-2
 
 
-def test_resume_refuses_a_change_to_a_default_value(tmp_path):
-    """An Adam run resumed with --optimizer sgd (the default value) is refused, not carried on with
-    Adam."""
-    (tmp_path / "runs" / "r").mkdir(parents=True)
-    cfg, _ = ic.parse_settings(["--run_name", "r", "--optimizer", "adam"])
-    ic.save_atomically(
-        {"format": ic.RESUME_FORMAT, "settings": cfg | {"processes": 1}, "epoch": 1},
-        tmp_path / "runs" / "r" / "resume.pth",
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_resume_and_predict_refuse_a_setting_the_run_was_not_trained_with(script, tmp_path):
+    """An Adam run carried on with --optimizer sgd (the image script's default), or asked to
+    predict with --model of the other kind, is refused in one line naming what differs."""
+    make_data, args = SMALL[script]
+    make_data(tmp_path, {"train": 8, "val": 4, "test": 4})
+    args = [*args, "--run_name", "r", "--optimizer", "adam"]
+    assert run_in_process(script, *args, "--n_epochs", 1, cwd=tmp_path).returncode == 0
+    refused = run_in_process(script, *args, "--resume", "--optimizer", "sgd", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "OPTIMIZER: the run was trained with 'adam'" in refused.stderr
+    other = "cnn" if script == "img_classifier.py" else "lstm"
+    (tmp_path / "x").write_text("x")
+    asked = run_in_process(
+        script, "--run_name", "r", "--model", other, "--predict", "x", cwd=tmp_path
     )
-    refused = run_in_process(
-        "img_classifier.py", "--run_name", "r", "--resume", "--optimizer", "sgd", cwd=tmp_path
+    assert asked.returncode == 2 and "MODEL: the run was trained with" in asked.stderr
+    assert len(asked.stderr.strip().splitlines()) == 1
+
+
+def test_resume_with_a_changed_training_split_is_one_line(tmp_path):
+    """The vocabulary comes from the training split; changed after the stop, its word ids would
+    mean other words."""
+    text_slice(tmp_path, {"train": 8, "val": 4, "test": 4})
+    args = ["--n_epochs", 1, "--run_name", "r"]
+    assert run_in_process("txt_classifier.py", *args, cwd=tmp_path).returncode == 0
+    path = tmp_path / "data" / "txt_train.csv"
+    rows = read_csv_rows(path)
+    rows[0]["article"] += " a zebra word never seen"
+    write_csv_rows(path, rows)
+    resumed = run_in_process("txt_classifier.py", *args, "--resume", "--n_epochs", 2, cwd=tmp_path)
+    assert resumed.returncode == 2 and "Traceback" not in resumed.stderr
+    assert "data/txt_train.csv has changed since r started" in resumed.stderr
+
+
+def test_a_run_stopped_in_its_second_seed_says_the_first_is_kept(tmp_path):
+    """--repeats 2, stopped while the second seed trains: the first seed's run is on disk, and the
+    stop says so."""
+    text_slice(tmp_path, {"train": 60, "val": 20, "test": 20})
+    args = ["--repeats", 2, "--n_epochs", 1, "--model", "lstm", "--batch_size", 1]
+    said = stop_after("txt_classifier.py", tmp_path, [*args, "--run_name", "g"], "seed 1")
+    assert "Stopped. Saved: runs/g/seed-0 after epoch 1 of 1." in said
+    assert "--resume --run_name g" in said
+
+
+def test_a_new_run_never_meets_an_old_runs_checkpoint(tmp_path):
+    """A stopped run keeps its checkpoint; a new run under the same name gets a folder of its own,
+    and stopped before its first epoch, says that nothing was saved (and leaves nothing)."""
+    text_slice(tmp_path, {"train": 60, "val": 20, "test": 20})
+    args = ["--model", "lstm", "--batch_size", 1, "--run_name", "r"]
+    stop_after("txt_classifier.py", tmp_path, [*args, "--n_epochs", 3], "epoch 1/3")
+    said = stop_after("txt_classifier.py", tmp_path, args, "Using ")
+    assert "Stopped before the first epoch finished; nothing was saved." in said
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["r"]
+
+
+# ----------------------------------------------------------------------------- predict
+
+
+def test_predict_finds_each_seeds_model_and_says_which_answers(tmp_path):
+    text_slice(tmp_path, {"train": 8, "val": 4, "test": 4})
+    args = ["--n_epochs", 1, "--repeats", 2, "--run_name", "rep"]
+    assert run_in_process("txt_classifier.py", *args, cwd=tmp_path).returncode == 0
+    (tmp_path / "a.txt").write_text("The council met on Tuesday.", encoding="utf-8")
+    group = run_in_process(
+        "txt_classifier.py", "--run_name", "rep", "--predict", "a.txt", cwd=tmp_path
     )
-    assert refused.returncode == 2 and "OPTIMIZER ('adam' -> 'sgd')" in refused.stderr
-
-
-def test_a_run_stopped_while_finishing_resumes_into_a_finished_run(tmp_path, monkeypatch, capsys):
-    """Every epoch trained, then a crash (or a second Ctrl-C) before the results were written:
-    --resume trains nothing more and writes what an uninterrupted run writes."""
-    text_slice(tmp_path, {"train": 16, "val": 4, "test": 4})
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WANDB_MODE", "disabled")
-    args = ["--n_epochs", "2", "--batch_size", "4", "--max_len", "64"]
-    assert tc.main([*args, "--run_name", "straight"]) == 0
-    real_finish = tc.finish
-
-    def crash(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(tc, "finish", crash)
-    assert tc.main([*args, "--run_name", "crashed"]) == 130
-    assert torch.load(tmp_path / "runs" / "crashed" / "resume.pth", weights_only=True)["epoch"] == 2
-    monkeypatch.setattr(tc, "finish", real_finish)
-    capsys.readouterr()
-    assert tc.main([*args, "--run_name", "crashed", "--resume"]) == 0
-    assert "Resuming after epoch 2" in capsys.readouterr().out
-    straight, resumed = (
-        json.loads((tmp_path / "runs" / n / "summary.json").read_text())
-        for n in ("straight", "crashed")
+    assert group.returncode == 2 and "(one of seed-0, seed-1)" in group.stderr
+    seed = run_in_process(
+        "txt_classifier.py", "--run_name", "rep/seed-1", "--predict", "a.txt", cwd=tmp_path
     )
-    for key in ("train_accuracy", "val_accuracy", "test_accuracy", "examples_seen", "epochs"):
-        assert straight[key] == resumed[key], key
-    assert not (tmp_path / "runs" / "crashed" / "resume.pth").exists()
-
-
-def test_an_unused_grad_scaler_state_is_not_loaded(tmp_path, monkeypatch):
-    """A CPU or bf16 run saves an empty GradScaler state; resumed where fp16 needs a scaler, loading
-    it would fail ("source state dict is empty"): it is skipped."""
-    scaler = torch.amp.GradScaler("cpu", enabled=True)
-    with pytest.raises(RuntimeError):
-        scaler.load_state_dict({})  # what would happen without the guard
-    model = torch.nn.Linear(2, 2)
-    point = {
-        "model": model.state_dict(),
-        "optimizer": torch.optim.SGD(model.parameters()).state_dict(),
-        "scaler": torch.amp.GradScaler("cpu", enabled=False).state_dict(),
-        "epoch": 1,
-        "examples_seen": 8,
-        "wandb_id": None,
-    }
-    assert point["scaler"] == {}
-    monkeypatch.setenv("WANDB_MODE", "disabled")
-    cfg = {"out_dir": str(tmp_path), "run_name": "r", "wandb_project": "p", "model": "mlp"}
-    precision = SimpleNamespace(scaler=scaler)
-    run, done, seen = ic.start_or_resume(
-        cfg, point, model, torch.optim.SGD(model.parameters()), precision
+    assert seed.returncode == 0, seed.stderr
+    accuracy = summary_of(tmp_path, "rep/seed-1")["test_accuracy"]
+    assert (
+        seed.stdout.splitlines()[0] == f"rep/seed-1: bow, 1 epoch(s), test accuracy {accuracy:.1%}"
     )
-    assert (done, seen) == (1, 8)
-    run.finish()
+
+
+def test_the_checkpoint_loads_without_this_script(tmp_path):
+    """checkpoint.pth holds plain tensors, numbers and strings: torch.load(weights_only=True)."""
+    text_slice(tmp_path, {"train": 8, "val": 4, "test": 4})
+    assert run_in_process("txt_classifier.py", "--n_epochs", 1, cwd=tmp_path).returncode == 0
+    path = tmp_path / "runs" / "txt-classifier" / "checkpoint.pth"
+    checkpoint = torch.load(path, weights_only=True)
+    assert set(checkpoint) == {"summary", "vocab", "class_names", "model", "optimizer"}
+    assert checkpoint["summary"] == json.loads(path.with_name("summary.json").read_text())

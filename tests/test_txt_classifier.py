@@ -1,6 +1,5 @@
 """txt_classifier.py: tokeniser, vocabulary, padding, models, settings, and whole runs."""
 
-import json
 import re
 import statistics
 
@@ -8,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 import wandb
-from conftest import DATA, read_csv_rows, run_in_process, run_script
+from conftest import DATA, read_csv_rows, run_in_process, run_script, summary_of
 from wandb_records import offline_runs, read_run, run_named
 
 import txt_classifier as tc
@@ -73,19 +72,19 @@ def test_vocabulary_comes_from_training_only_with_padding_and_unknown_tokens(tmp
     write_split(tmp_path, "txt_train.csv", ["the cat sat", "the dog ran ran"])
     write_split(tmp_path, "txt_val.csv", ["the zebra grazed", "a cat"])
     write_split(tmp_path, "txt_test.csv", ["an okapi", "the dog"])
-    cfg, _ = tc.parse_settings(["--data_dir", str(tmp_path), "--max_len", "4"])
-    splits, class_names = tc.load_splits(cfg)
+    tc.parse_settings(["--data_dir", str(tmp_path), "--max_len", "4"])
+    splits = tc.load_splits()
     vocab = splits["train"].vocab
     # most frequent first, then in the order they appear, after padding (0) and <unk> (1)
     assert vocab == {"the": 2, "ran": 3, "cat": 4, "sat": 5, "dog": 6}
     assert all(split.vocab is vocab for split in splits.values())
     assert splits["val"].token_ids[0].tolist() == [vocab["the"], tc.UNK_IDX, tc.UNK_IDX, tc.PAD_IDX]
     assert splits["test"].token_ids[0].tolist() == [tc.UNK_IDX, tc.UNK_IDX, tc.PAD_IDX, tc.PAD_IDX]
-    assert class_names == ["real", "fake"]
+    assert all(split.class_names == ["real", "fake"] for split in splits.values())
     assert tc.build_vocab(["a b b b"], min_freq=2) == {"b": 2}
 
 
-def test_special_tokens_cannot_be_reached_from_text(tmp_path):
+def test_special_tokens_cannot_be_reached_from_text(tmp_path, monkeypatch):
     """An article that writes "<pad>" or "<unk>" gets ordinary ids: a word training saw, else <unk>,
     never padding, so the LSTM's length count keeps every word."""
     vocab = tc.build_vocab(["a b in the text", "and <unk> too"])
@@ -98,7 +97,8 @@ def test_special_tokens_cannot_be_reached_from_text(tmp_path):
     ]
     assert vocab["<unk>"] > tc.UNK_IDX
     path = write_split(tmp_path, "txt_val.csv", ["the last word is <pad>", "one two three"])
-    dataset = tc.CsvTextDataset(path, vocab=vocab, max_len=8)
+    monkeypatch.setattr(tc, "MAX_LEN", 8)
+    dataset = tc.CsvTextDataset(path, vocab)
     assert dataset.lengths == [5, 3] and tc.PAD_IDX not in dataset.token_ids[0][:5].tolist()
 
 
@@ -147,8 +147,8 @@ def test_the_linear_model_is_logistic_regression_on_which_words_occur():
     """One weight per vocabulary word and class, and a bias: a word counts once however often it
     appears, <unk> and padding not at all."""
     torch.manual_seed(0)
-    model = tc.build_model({"model": "linear"}, {f"w{i}": i for i in range(2, 12)}, 2).eval()
-    assert tc.count_parameters(model) == 12 * 2 + 2
+    model = tc.WordPresence(12, 2).eval()  # 10 words, padding and <unk>
+    assert sum(p.numel() for p in model.parameters()) == 12 * 2 + 2
     weights, bias = model.linear.weight, model.linear.bias
     with torch.no_grad():
         once = model(torch.tensor([[5, 7, tc.UNK_IDX, tc.PAD_IDX]]))[0]
@@ -158,23 +158,20 @@ def test_the_linear_model_is_logistic_regression_on_which_words_occur():
         torch.testing.assert_close(model(torch.tensor([[tc.UNK_IDX, tc.PAD_IDX]]))[0], bias)
 
 
-def test_lstm_settings_are_honoured():
-    model = tc.build_model(
-        {"model": "lstm", "embed_dim": 8, "hidden_dim": 6, "num_layers": 3, "bidirectional": True},
-        vocab={f"w{i}": i for i in range(2, 30)},
-        num_classes=2,
-    )
+def test_lstm_settings_are_honoured(monkeypatch):
+    settings = {"MODEL": "lstm", "EMBED_DIM": 8, "HIDDEN_DIM": 6, "NUM_LAYERS": 3}
+    for name, value in settings.items():
+        monkeypatch.setattr(tc, name, value)
+    monkeypatch.setattr(tc, "BIDIRECTIONAL", True)
+    model = tc.build_model(vocab={f"w{i}": i for i in range(2, 30)}, num_classes=2)
     for stack in (
         model.lstm,
         model.lstm_backward,
     ):  # a forward and a backward stack of 3 layers each
         assert (stack.input_size, stack.hidden_size, stack.num_layers) == (8, 6, 3)
     assert model.head[0].in_features == 12 and model.embedding.padding_idx == 0
-    one_way = tc.build_model(
-        {"model": "lstm", "embed_dim": 8, "hidden_dim": 6, "num_layers": 3, "bidirectional": False},
-        vocab={f"w{i}": i for i in range(2, 30)},
-        num_classes=2,
-    )
+    monkeypatch.setattr(tc, "BIDIRECTIONAL", False)
+    one_way = tc.build_model(vocab={f"w{i}": i for i in range(2, 30)}, num_classes=2)
     assert one_way.lstm_backward is None and one_way.head[0].in_features == 6
 
 
@@ -228,25 +225,17 @@ def what_the_model_is_given(unk_share):
     articles."""
     token_ids = torch.randint(2, 50, (8, 20), generator=torch.Generator().manual_seed(0))
     dataset = torch.utils.data.TensorDataset(token_ids, torch.tensor([0, 1] * 4))
-    dataset.labels = dataset.tensors[1]
     loader = torch.utils.data.DataLoader(dataset, batch_size=4)
     model, seen = tc.BagOfWords(50, 8, 2), {"train": [], "eval": []}
     model.register_forward_pre_hook(
         lambda m, args: seen["train" if m.training else "eval"].append(args[0].clone())
     )
-    cfg = {"unk_dropout": unk_share, "learning_rate": 0.01, "optimizer": "adam"}
-    tc.train_one_epoch(
-        loader,
-        model,
-        torch.nn.CrossEntropyLoss(),
-        torch.optim.Adam(model.parameters()),
-        cfg,
-        torch.device("cpu"),
-        0,
-        wandb.init(mode="disabled"),
-    )
-    in_order = torch.utils.data.DataLoader(dataset, batch_sampler=[[0, 1, 2, 3], [4, 5, 6, 7]])
-    tc.evaluate({"test": in_order}, model, torch.nn.CrossEntropyLoss(), torch.device("cpu"))
+    tc.UNK_DROPOUT = unk_share
+    wandb.init(mode="disabled")
+    loss_fn = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(model.parameters())
+    assert tc.train_one_epoch(loader, model, loss_fn, optimizer, 8) == 8 + 8
+    tc.evaluate({"test": loader}, model, loss_fn)
     return token_ids, torch.cat(seen["train"]), torch.cat(seen["eval"])
 
 
@@ -265,48 +254,45 @@ def test_unk_dropout_reaches_training_batches_only():
     [
         (
             "--batch_size 1 --max_len -1 --length_histogram",
-            {"batch_size": 1, "max_len": -1, "length_histogram": True},
+            {"BATCH_SIZE": 1, "MAX_LEN": -1, "LENGTH_HISTOGRAM": True},
         ),
-        ("--batch_size 32 --max_len 1024", {"batch_size": 32, "max_len": 1024}),
-        ("--optimizer sgd --lr 5", {"optimizer": "sgd", "learning_rate": 5.0}),
-        ("--optimizer adam --lr 0.001", {"optimizer": "adam", "learning_rate": 0.001}),
-        ("--model lstm", {"model": "lstm"}),
-        ("--model linear", {"model": "linear"}),
+        ("--batch_size 32 --max_len 1024", {"BATCH_SIZE": 32, "MAX_LEN": 1024}),
+        ("--optimizer sgd --lr 5", {"OPTIMIZER": "sgd", "LEARNING_RATE": 5.0}),
+        ("--optimizer adam --lr 0.001", {"OPTIMIZER": "adam", "LEARNING_RATE": 0.001}),
+        ("--model lstm", {"MODEL": "lstm"}),
+        ("--model linear", {"MODEL": "linear"}),
         (
             "--epochs 3 --bidirectional --num_layers 2",
-            {"n_epochs": 3, "bidirectional": True, "num_layers": 2},
+            {"N_EPOCHS": 3, "BIDIRECTIONAL": True, "NUM_LAYERS": 2},
         ),
     ],
 )
 def test_the_course_commands_parse_as_written(flags, expected):
-    cfg, _ = tc.parse_settings(flags.split())
-    assert {k: cfg[k] for k in expected} == expected
+    tc.parse_settings(flags.split())
+    assert {k: tc.settings()[k] for k in expected} == expected
 
 
 @pytest.mark.parametrize(
     "args, says",
     [
-        (["--max_len", "0"], "MAX_LEN must be a positive number of tokens, or -1"),
-        (["--model", "gpt"], "MODEL must be one of bow, linear, lstm, got 'gpt'"),
-        (["--epochs", "0"], "N_EPOCHS must be positive"),
+        (["--max_len", "0"], "MAX_LEN must be a number of tokens, or -1"),
+        (["--model", "gpt"], "argument --model: invalid choice: 'gpt'"),
+        (["--epochs", "0"], "N_EPOCHS must be at least 1"),
         (["--hiden_dim", "8"], "unrecognized arguments: --hiden_dim 8"),
-        (["--unk_dropout", "1"], "UNK_DROPOUT is a share of tokens"),
+        (["--unk_dropout", "1"], "UNK_DROPOUT a share of tokens below 1"),
         (["--bidirectional=yes please"], "invalid true_or_false value"),
     ],
 )
 def test_a_bad_setting_is_one_line_without_traceback(tmp_path, monkeypatch, capsys, args, says):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "disabled")
     try:
         code = tc.main(args)
     except SystemExit as exit:  # argparse's own errors
         code = exit.code
     err = capsys.readouterr().err
-    assert (
-        code == 2
-        and says in err
-        and len(err.strip().splitlines()) == 1
-        and not (tmp_path / "runs").exists()
-    )
+    assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "runs").exists()
 
 
 def test_unpadded_batches_explain_why_they_cannot_be_stacked(small_texts):
@@ -339,9 +325,9 @@ def trained(small_texts):
 
 def test_run_writes_summary_histogram_and_timings(trained):
     folder, result = trained
-    summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
-    last_epoch = [row for row in run_named(folder, "e2e")["history"] if "epoch" in row][-1]
-    assert summary["epochs"] == 2 and summary["examples_seen"] == 120  # 60 articles, twice
+    summary = summary_of(folder, "e2e")
+    last_epoch = [row for row in run_named(folder, "e2e")["history"] if "test_loss" in row][-1]
+    assert summary["epoch"] == 2 and summary["examples_seen"] == 120  # 60 articles, twice
     assert (
         f"epoch 2/2 ({last_epoch['epoch_seconds']:.1f} s)" in result.stdout
     )  # per-epoch wall time, as logged
@@ -357,15 +343,16 @@ def test_run_writes_summary_histogram_and_timings(trained):
 
 
 def test_accuracy_reported_logged_and_saved_is_the_saved_models_own(trained):
-    """Computed again here from model.pth with the course's own steps, written out: tokenise, look
-    up in the saved vocabulary, cut and pad to MAX_LEN, classify."""
+    """Computed again here from checkpoint.pth with the course's own steps, written out: tokenise,
+    look up in the saved vocabulary, cut and pad to MAX_LEN, classify."""
     folder, result = trained
-    checkpoint = torch.load(folder / "runs" / "e2e" / "model.pth", weights_only=True)
-    model = tc.BagOfWords(len(checkpoint["vocab"]) + 2, checkpoint["settings"]["embed_dim"], 2)
-    model.load_state_dict(checkpoint["model_state"])
+    checkpoint = torch.load(folder / "runs" / "e2e" / "checkpoint.pth", weights_only=True)
+    embed_dim = checkpoint["summary"]["settings"]["EMBED_DIM"]
+    model = tc.BagOfWords(len(checkpoint["vocab"]) + 2, embed_dim, 2)
+    model.load_state_dict(checkpoint["model"])
     index = checkpoint["vocab"]  # {token: id}; 0 is padding, 1 <unk>
-    summary = json.loads((folder / "runs" / "e2e" / "summary.json").read_text())
-    logged = [row for row in run_named(folder, "e2e")["history"] if "epoch" in row][-1]
+    summary = summary_of(folder, "e2e")
+    logged = [row for row in run_named(folder, "e2e")["history"] if "test_loss" in row][-1]
     for split in ("train", "val", "test"):
         rows = read_csv_rows(folder / "data" / f"txt_{split}.csv")
         ids = [
@@ -385,19 +372,20 @@ def test_accuracy_reported_logged_and_saved_is_the_saved_models_own(trained):
             split
         )  # one article: 0.05
         assert logged[f"{split}_accuracy"] == pytest.approx(accuracy, abs=1e-6), split
-    assert f"test acc {accuracy:.1%} loss" in result.stdout.splitlines()[-2]  # the last epoch
+    last_epoch = [line for line in result.stdout.splitlines() if line.startswith("epoch 2/2")]
+    assert f"test acc {accuracy:.1%} loss" in last_epoch[0]
 
 
 def test_offline_wandb_run_holds_the_metrics_the_course_compares(trained):
     folder, _ = trained
     run = run_named(folder, "e2e")
-    assert run["config"]["optimizer"] == "adam"
+    assert run["config"]["OPTIMIZER"] == "adam"
     batches = [row for row in run["history"] if "batch_loss" in row]
     seen = [row["examples_seen"] for row in batches]
     assert (
         len(seen) == 4 and seen[1] == 60 and seen[3] == 120
     )  # 60 articles in batches of 32: two a epoch
-    epochs = [row for row in run["history"] if "epoch" in row]
+    epochs = [row for row in run["history"] if "test_loss" in row]
     assert [row["epoch"] for row in epochs] == [1, 2]
     for row in epochs:
         assert {
@@ -417,19 +405,9 @@ def test_offline_wandb_run_holds_the_metrics_the_course_compares(trained):
 
 def test_same_seed_same_numbers(trained):
     folder, _ = trained
-    again = run_in_process(
-        "txt_classifier.py",
-        "--n_epochs",
-        2,
-        "--run_name",
-        "e2e-again",
-        cwd=folder,
-        env={"WANDB_MODE": "disabled"},
-    )
+    again = run_in_process("txt_classifier.py", "--n_epochs", 2, "--run_name", "e2e", cwd=folder)
     assert again.returncode == 0, again.stderr[-3000:]
-    first, second = (
-        json.loads((folder / "runs" / n / "summary.json").read_text()) for n in ("e2e", "e2e-again")
-    )
+    first, second = summary_of(folder, "e2e"), summary_of(folder, "e2e-2")  # a name of its own
     for key in ("train_accuracy", "val_accuracy", "test_accuracy"):
         assert first[key] == second[key], key
     for key in ("train_loss", "val_loss", "test_loss"):  # MKL may round the last bits differently
@@ -456,14 +434,22 @@ def test_predict_from_a_file_and_from_standard_input(trained, tmp_path):
         from_file.stderr + from_stdin.stderr
     )
     # What the model itself gives this article, tokenised and cut to MAX_LEN as in training:
-    model, vocab, checkpoint = tc.load_checkpoint(folder / "runs" / "e2e" / "model.pth")
-    ids = tc.text_transform(article, vocab, checkpoint["settings"]["max_len"])
+    checkpoint = torch.load(folder / "runs" / "e2e" / "checkpoint.pth", weights_only=True)
+    vocab = checkpoint["vocab"]
+    model = tc.BagOfWords(len(vocab) + 2, tc.EMBED_DIM, 2)
+    model.load_state_dict(checkpoint["model"])
+    model.eval()
+    ids = tc.text_transform(article, vocab, checkpoint["summary"]["settings"]["MAX_LEN"])
     with torch.inference_mode():
         probabilities = model(torch.tensor([ids])).softmax(1)[0]
     best = probabilities.argmax().item()
     expected = f"{checkpoint['class_names'][best]} (probability {probabilities[best]:.1%})"
-    assert from_file.stdout.strip() == f"{tmp_path / 'article.txt'}: {expected}"
-    assert from_stdin.stdout.strip() == f"standard input: {expected}"
+    header = f"e2e: bow, 2 epoch(s), test accuracy {checkpoint['summary']['test_accuracy']:.1%}"
+    assert from_file.stdout.strip().splitlines() == [
+        header,
+        f"{tmp_path / 'article.txt'}: {expected}",
+    ]
+    assert from_stdin.stdout.strip().splitlines() == [header, f"standard input: {expected}"]
 
 
 @pytest.mark.parametrize("given", ["empty file", "empty stdin", "blank file"])
@@ -493,26 +479,17 @@ def test_repeats_report_mean_and_spread(small_texts):
         "txt_classifier.py", "--n_epochs", 1, "--repeats", 3, "--run_name", "rep", cwd=small_texts
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    summary = json.loads((small_texts / "runs" / "rep" / "summary.json").read_text())
-    assert [r["settings"]["seed"] for r in summary["repeats"]] == [0, 1, 2]
+    summary = summary_of(small_texts, "rep")
+    assert [r["seed"] for r in summary["repeats"]] == [0, 1, 2]
     for split in ("val", "test"):
         values = [r[f"{split}_accuracy"] for r in summary["repeats"]]
         assert summary[f"{split}_accuracy_mean"] == pytest.approx(statistics.mean(values))
         assert summary[f"{split}_accuracy_std"] == pytest.approx(statistics.stdev(values))
     # Each repeat is the run its seed gives on its own.
-    alone = run_in_process(
-        "txt_classifier.py",
-        "--n_epochs",
-        1,
-        "--seed",
-        1,
-        "--run_name",
-        "seed-1-alone",
-        cwd=small_texts,
-        env={"WANDB_MODE": "disabled"},
-    )
+    args = ["--n_epochs", 1, "--seed", 1, "--run_name", "seed-1-alone"]
+    alone = run_in_process("txt_classifier.py", *args, cwd=small_texts)
     assert alone.returncode == 0, alone.stderr[-2000:]
-    alone = json.loads((small_texts / "runs" / "seed-1-alone" / "summary.json").read_text())
+    alone = summary_of(small_texts, "seed-1-alone")
     assert (alone["val_accuracy"], alone["test_accuracy"]) == (
         summary["repeats"][1]["val_accuracy"],
         summary["repeats"][1]["test_accuracy"],
@@ -520,11 +497,8 @@ def test_repeats_report_mean_and_spread(small_texts):
     assert "3 seeds, mean ± standard deviation: val accuracy" in result.stdout
     runs = {run["name"]: run for run in map(read_run, offline_runs(small_texts))}
     assert {"rep/seed-0", "rep/seed-1", "rep/seed-2"} <= runs.keys()  # one wandb run each
-    assert {run["config"]["seed"] for name, run in runs.items() if name.startswith("rep/seed")} == {
-        0,
-        1,
-        2,
-    }
+    seeds = {run["config"]["seed"] for name, run in runs.items() if name.startswith("rep/seed")}
+    assert seeds == {0, 1, 2}
 
 
 # ----------------------------------------------------------------------------- the sample data
@@ -548,42 +522,29 @@ def test_no_single_token_decides_the_label():
     assert best < 0.80
 
 
-def test_repeats_resumed_count_only_seeds_finished_with_the_same_settings(small_texts, tmp_path):
-    """--repeats 2 --resume: a seed folder that finished with other settings is trained again, not
-    averaged in; one that finished with these settings counts as it is."""
-    args = [
-        "--n_epochs",
-        1,
-        "--repeats",
-        2,
-        "--run_name",
-        "group",
-        "--data_dir",
-        small_texts / "data",
-    ]
-    first = run_in_process("txt_classifier.py", *args, cwd=tmp_path, env={"WANDB_MODE": "disabled"})
-    assert first.returncode == 0, first.stderr[-2000:]
-    other = run_in_process(
-        "txt_classifier.py",
-        *args,
-        "--lr",
-        0.002,
-        "--resume",
-        cwd=tmp_path,
-        env={"WANDB_MODE": "disabled"},
+def test_repeats_resumed_count_finished_seeds_and_train_the_others(small_texts, tmp_path):
+    """--repeats 3 stopped in its second seed: --resume counts the first as it is, carries on with
+    the second, trains the third, and the group's figures are those of an uninterrupted group."""
+    args = ["--n_epochs", 2, "--repeats", 3, "--data_dir", small_texts / "data"]
+    straight = run_in_process("txt_classifier.py", *args, "--run_name", "straight", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    # The second seed as a stop after its first epoch leaves it: the checkpoint of epoch 1.
+    done = run_in_process("txt_classifier.py", *args, "--run_name", "group", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    group = tmp_path / "runs" / "group"
+    one_epoch = run_in_process(
+        "txt_classifier.py", *args, "--repeats", 1, "--seed", 1, "--n_epochs", 1, cwd=tmp_path
     )
-    assert other.returncode == 0, other.stderr[-2000:]
-    assert other.stdout.count("epoch 1/1") == 2  # both seeds trained again
-    summary = json.loads((tmp_path / "runs" / "group" / "summary.json").read_text())
-    assert [r["settings"]["learning_rate"] for r in summary["repeats"]] == [0.002, 0.002]
-    same = run_in_process(
-        "txt_classifier.py",
-        *args,
-        "--lr",
-        0.002,
-        "--resume",
-        cwd=tmp_path,
-        env={"WANDB_MODE": "disabled"},
+    assert one_epoch.returncode == 0
+    for name in ("checkpoint.pth", "summary.json"):
+        (tmp_path / "runs" / "txt-classifier" / name).replace(group / "seed-1" / name)
+    for path in [group / "summary.json", *(group / "seed-2").iterdir()]:
+        path.unlink()
+    resumed = run_in_process(
+        "txt_classifier.py", *args, "--run_name", "group", "--resume", cwd=tmp_path
     )
-    assert same.returncode == 0 and "epoch 1/1" not in same.stdout  # nothing left to train
-    assert json.loads((tmp_path / "runs" / "group" / "summary.json").read_text()) == summary
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert resumed.stdout.count("epoch 1/2") == 1 and resumed.stdout.count("epoch 2/2") == 2
+    assert "Resuming group, seed 1, after epoch 1." in resumed.stdout
+    for key in ("val_accuracy_mean", "test_accuracy_mean", "test_accuracy_std"):
+        assert summary_of(tmp_path, "group")[key] == summary_of(tmp_path, "straight")[key], key
