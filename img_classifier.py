@@ -19,6 +19,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import re
 import signal
 import sys
@@ -46,32 +47,20 @@ GRAYSCALE: bool = False  # train on one-channel images; the models adapt their i
 OPTIMIZER: Literal["sgd", "adam", "adadelta", "adamw"] = "sgd"  # the course baseline uses SGD
 LEARNING_RATE: float = 1e-3  # optimiser step size (Adadelta is usually run with 1.0)
 BATCH_SIZE: int = 8  # training examples per optimiser step (per process, under torchrun)
-EVAL_BATCH_SIZE: int = (
-    64  # examples per batch when only measuring: no gradients, so larger is faster
-)
+EVAL_BATCH_SIZE: int = 64  # examples per batch when only measuring: without gradients, faster
 N_EPOCHS: int = 5  # passes over the training split
 SEED: int = 0  # same seed, same data, same machine: same numbers
 IMG_SIZE: int = 256  # pictures are resized and centre-cropped to IMG_SIZE x IMG_SIZE
-AUGMENT: bool = (
-    False  # train on random-resized crops and mirror images of the pictures, new every epoch
-)
+AUGMENT: bool = False  # train on random-resized crops and mirror images, new every epoch
 LOG_IMAGES: bool = True  # at the end, log each split's first batch with captions
-LOG_MODEL: bool = False  # log checkpoint.pth to wandb as an artifact of type "model" (MLP: 0.4 GB)
-RUN_NAME: str = (
-    "neural-the-narwhal"  # wandb run name and folder under OUT_DIR (-2, -3, ... if taken)
-)
+LOG_MODEL: bool = False  # log checkpoint.pth to wandb as an artifact of type "model"
+RUN_NAME: str = "neural-the-narwhal"  # wandb run name and folder in OUT_DIR (-2, -3, ... if taken)
 WANDB_PROJECT: str = "img-classifier"  # wandb project the run is logged to
 OUT_DIR: str = "./runs"  # where each run's folder goes
-DEVICE: Literal["auto", "cuda", "mps", "cpu"] = (
-    "auto"  # "auto": a GPU when there is one, else the CPU
-)
-MIXED_PRECISION: Literal["auto", "off", "bf16", "fp16"] = "auto"  # "auto": where it pays (README)
-FAST_DECODE: bool = (
-    True  # let JPEG decoding skip detail an IMG_SIZE crop cannot show (about 2x faster)
-)
-MEMORY_BUDGET_GB: float = (
-    4.0  # decoded pictures of a split kept in memory up to this, else decoded anew
-)
+DEVICE: Literal["auto", "cuda", "mps", "cpu"] = "auto"  # "auto": a GPU if there is one, else CPU
+MIXED_PRECISION: Literal["auto", "off", "bf16", "fp16"] = "auto"  # "auto": README, Reference
+FAST_DECODE: bool = True  # let JPEG decoding skip detail the crop cannot show (about 2x faster)
+MEMORY_BUDGET_GB: float = 4.0  # keep decoded pictures in memory up to this; decode more on use
 # ----------------------------------------------------------------------------- end of settings
 DEFAULTS = {name: value for name, value in globals().items() if name.isupper()}  # the block above
 
@@ -89,7 +78,8 @@ def load_image(path, img_size, fast_decode):
     with Image.open(path) as img:
         if fast_decode:
             # A JPEG decoder makes 1/2, 1/4 or 1/8 scale almost for free. Asking for twice the
-            # target leaves the real work to the antialiased resize: 0.5/255 from a full decode.
+            # target leaves the real work to the antialiased resize: the crop then differs from a
+            # full decode's by 0.5/255 on average.
             img.draft("RGB", (2 * img_size, 2 * img_size))
         img = to_rgb(ImageOps.exif_transpose(img))  # phones store portraits sideways, and say so
     return v2.Compose([v2.Resize(img_size), v2.CenterCrop(img_size), v2.PILToTensor()])(img)
@@ -110,7 +100,8 @@ class CsvImageDataset(Dataset):
         fits_in_memory = len(frame) * 3 * IMG_SIZE**2 <= MEMORY_BUDGET_GB * 2**30
         pictures = []
         problems = []
-        with ThreadPoolExecutor(os.cpu_count()) as pool:  # decoders let go of Python's lock
+        # Threads decode in parallel: Pillow's decoders let go of Python's lock (the GIL).
+        with ThreadPoolExecutor(os.cpu_count()) as pool:
             for picture, problem in pool.map(try_load, self.paths):
                 pictures.append(picture if fits_in_memory else None)
                 problems.append(problem)
@@ -222,10 +213,11 @@ def build_model(num_classes):
 
 def train_one_epoch(dataloader, model, loss_fn, optimizer, autocast, examples_seen):
     """One pass over the training split, each batch's mean loss logged against the examples seen
-    (by this process); returns their number."""
+    (by this process); returns the new count of examples seen."""
     device = next(model.parameters()).device  # where the model is
     model.train()
-    for X, y in tqdm(dataloader, desc="  train", leave=False, disable=None):  # a bar on terminals
+    # A progress bar on terminals only (disable=None), not in a log file.
+    for X, y in tqdm(dataloader, desc="  train", leave=False, disable=None):
         X, y = X.to(device), y.to(device)
         if AUGMENT:
             X = augment(X)
@@ -268,10 +260,12 @@ def train(folder, checkpoint=None):
     epoch; with a `checkpoint`, carry on from it. Returns the summary."""
     device = pick_device()
     rank, world = rank_and_world()  # (0, 1), unless torchrun started several processes
-    splits = load_splits(checkpoint and checkpoint["class_names"])
+    class_names = checkpoint["class_names"] if checkpoint else None  # resuming: the run's classes
+    splits = load_splits(class_names)
     class_names = splits["train"].class_names
-    # A new order every epoch; under torchrun, each process trains on its share of it.
-    sampler = DistributedSampler(splits["train"], world, rank, seed=SEED)
+    # Shuffles the training split anew every epoch (set_epoch, below); under torchrun, each
+    # process trains on its own share of it.
+    sampler = DistributedSampler(splits["train"], world, rank, seed=seed_for(SEED))
     train_loader = DataLoader(
         splits["train"], BATCH_SIZE, sampler=sampler, num_workers=workers(splits["train"])
     )
@@ -281,24 +275,26 @@ def train(folder, checkpoint=None):
     }
     torch.manual_seed(SEED)
     model = build_model(len(class_names)).to(device)
-    loss_fn = nn.CrossEntropyLoss(reduction="sum")  # summed over the batch, as the course starter
+    # Summed over the batch, as in the course starter: a larger BATCH_SIZE takes larger steps.
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
     optimizer = OPTIMIZERS[OPTIMIZER](model.parameters(), lr=LEARNING_RATE)
     autocast, scaler = mixed_precision(device, model, optimizer)
-    done = restore(checkpoint, model, optimizer, scaler)  # what a stopped run had done, or nothing
+    done = restore(checkpoint, model, optimizer, scaler)  # epoch 0, or where the run stopped
     # Under torchrun, the processes average their gradients at every step.
     ddp_model = DistributedDataParallel(model) if world > 1 else model
     start_wandb(done["wandb_id"])
     num_parameters = sum(p.numel() for p in model.parameters())
     print(f"Using {device}; {MODEL}, {num_parameters:,} parameters; {class_names}")
-    started = time.time() - done["seconds"]
+    started = time.time() - done["seconds"]  # the run's clock counts the time before a stop
     examples_seen = done["examples_seen"]
     for epoch in range(done["epoch"] + 1, N_EPOCHS + 1):
         sampler.set_epoch(epoch)
-        # The epoch's crops come from SEED, the epoch and the process: --resume redoes them.
-        torch.manual_seed(SEED + 1000 * epoch + rank)
+        # The epoch's crops come from SEED, the epoch and the process, so --resume draws them again.
+        torch.manual_seed(seed_for(SEED, epoch, rank))
         examples_seen = train_one_epoch(
             train_loader, ddp_model, loss_fn, optimizer, autocast, examples_seen
         )
+        # Each process measures the whole splits with its own copy of the model (the same).
         metrics, predictions = evaluate(eval_loaders, model, loss_fn, autocast)
         check_loss(metrics["train_loss"], epoch, len(class_names))
         wandb.log({"epoch": epoch, **metrics})
@@ -319,8 +315,8 @@ def train(folder, checkpoint=None):
 
 
 def captioned(splits, predictions):
-    """Each split's first batch as pictures for wandb, as the model sees them (in colour, or in
-    luma), captioned `<predicted> / <true>`."""
+    """Each split's first batch as pictures for wandb, as decoded (in colour, or in grayscale if
+    the model sees that), captioned `<predicted> / <true>`."""
     class_names = splits["train"].class_names
     logged = {}
     for split, data in splits.items():
@@ -352,7 +348,7 @@ def finish(folder, summary, splits, predictions):
     print(confusion_table(true, predicted, class_names))
     print(
         f"{RUN_NAME}: {MODEL}, {summary['num_parameters']:,} parameters, {summary['seconds']:.0f} "
-        f"s, test accuracy {summary['test_accuracy']:.1%}. Saved in {folder}"
+        f"s, test accuracy {summary['test_accuracy']:.1%}. Saved in {folder}: --run_name {RUN_NAME}"
     )
     return summary
 
@@ -391,7 +387,8 @@ def main(argv=None):
 ALIASES = {"LEARNING_RATE": ["--lr"], "N_EPOCHS": ["--epochs"]}
 LEAST = {"LEARNING_RATE": 0, "BATCH_SIZE": 1, "EVAL_BATCH_SIZE": 1, "N_EPOCHS": 1, "SEED": 0}
 LEAST["IMG_SIZE"] = 8
-# What --resume and --predict may change: where a run lives and runs, and what it logs.
+# What a flag may change in a run carried on with --resume: where it lives and runs, what it logs.
+# (--predict, too, reads a run's own settings.)
 CHANGEABLE = ["N_EPOCHS", "DEVICE", "LOG_IMAGES", "LOG_MODEL", "MEMORY_BUDGET_GB", "WANDB_PROJECT"]
 CHANGEABLE += ["OUT_DIR", "RUN_NAME"]
 
@@ -402,7 +399,9 @@ class UserError(Exception):
 
 def true_or_false(text):
     """A boolean flag's value: --augment=True, as a sweep agent writes it; also 1 or 0."""
-    return ("false", "true", "0", "1").index(text.lower()) % 2 == 1  # else "invalid ... value"
+    if text.lower() not in ("true", "false", "1", "0"):
+        raise ValueError(text)  # argparse says: "invalid true_or_false value"
+    return text.lower() in ("true", "1")
 
 
 def parse_settings(argv):
@@ -439,11 +438,9 @@ def parse_settings(argv):
     settings = vars(parser.parse_args([f"--{n.lower()}={v}" for n, v in DEFAULTS.items()] + argv))
     pictures = settings.pop("predict")  # the file's settings, checked as flags, and those given
     resume = settings.pop("resume")
-    if pictures or resume:
-        done = read_summary(Path(settings["OUT_DIR"]) / settings["RUN_NAME"])
-        saved = done["settings"]
-        given = {name: value for name, value in given.items() if name not in CHANGEABLE}
-        changed = [name for name, value in given.items() if saved.get(name) not in (None, value)]
+    if pictures or resume:  # the run's settings, from its summary
+        saved = read_summary(Path(settings["OUT_DIR"]) / settings["RUN_NAME"])["settings"]
+        changed = [n for n in given if n in saved and n not in CHANGEABLE and given[n] != saved[n]]
         if changed:
             raise UserError(
                 f"{', '.join(changed)}: the run was trained with "
@@ -458,11 +455,6 @@ def parse_settings(argv):
                 f"in {Path(__file__).name}, or pass --{name.lower()} with another value."
             )
     globals().update(settings)
-    if resume and done["epoch"] >= N_EPOCHS:
-        raise UserError(
-            f"{RUN_NAME} has trained {done['epoch']} epoch(s), and N_EPOCHS is {N_EPOCHS}: pass "
-            f"--n_epochs {done['epoch'] + 1} or more to train it further."
-        )
     return pictures, resume
 
 
@@ -479,7 +471,7 @@ def predict(paths):
     checkpoint = read_checkpoint(Path(OUT_DIR) / RUN_NAME)
     class_names = checkpoint["class_names"]
     model = build_model(len(class_names))
-    model.load_state_dict(checkpoint["model"])
+    load_weights(model, checkpoint)
     model.eval()
     done = checkpoint["summary"]
     print(
@@ -538,22 +530,40 @@ def read_checkpoint(folder):
     """The checkpoint.pth this script wrote in `folder`, or a UserError saying why there is none."""
     try:
         checkpoint = torch.load(folder / "checkpoint.pth", map_location="cpu", weights_only=True)
-        checkpoint["summary"]["epoch"]  # noqa: B018 - what this script's checkpoints hold
-    except Exception:
+        is_ours = "model" in checkpoint and "summary" in checkpoint
+    except Exception:  # no file, or none torch can read
+        is_ours = False
+    if not is_ours:
         raise UserError(
             f"no model {Path(__file__).name} can read in {folder}: train one first, or pass the "
             f"--run_name it was trained under."
-        ) from None
+        )
     return checkpoint
 
 
+def load_weights(model, checkpoint):
+    """The run's weights into `model`, or a UserError if the script now builds another model."""
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except RuntimeError as error:
+        raise UserError(
+            f"{RUN_NAME}'s weights do not fit the model this script builds now (was the model "
+            f"edited since?): {str(error).splitlines()[1].strip()} Train a new run."
+        ) from None
+
+
 def restore(checkpoint, model, optimizer, scaler):
-    """The summary of what a stopped run has done, whose weights and optimiser state are loaded;
-    for a new run, epoch 0."""
+    """What the run has done: for a new run, nothing yet (epoch 0); for one carried on, its
+    summary, with its weights and optimiser state loaded."""
     if checkpoint is None:
         return {"epoch": 0, "examples_seen": 0, "seconds": 0, "wandb_id": None}
     done = checkpoint["summary"]
-    model.load_state_dict(checkpoint["model"])
+    if done["epoch"] >= N_EPOCHS:
+        raise UserError(
+            f"{RUN_NAME} has trained {done['epoch']} epoch(s), and N_EPOCHS is {N_EPOCHS}: pass "
+            f"--n_epochs {done['epoch'] + 1} or more to train it further."
+        )
+    load_weights(model, checkpoint)
     optimizer.load_state_dict(checkpoint["optimizer"])
     if checkpoint["scaler"]:  # a disabled scaler (not fp16) saves nothing
         scaler.load_state_dict(checkpoint["scaler"])
@@ -562,28 +572,36 @@ def restore(checkpoint, model, optimizer, scaler):
 
 
 def save(folder, summary, model, optimizer, scaler, class_names):
-    """The summary, with the settings and the wandb run's id, to summary.json; then everything to
-    checkpoint.pth: written whole to a file of its own, then renamed, so that a run stopped while
-    saving keeps the epoch before."""
+    """checkpoint.pth, then summary.json (with the settings and the wandb run's id), each written
+    whole to a file of its own, then renamed: a run stopped while saving keeps the epoch before,
+    and the summary never tells of more than the checkpoint holds."""
     summary = summary | {"wandb_id": wandb.run.id, "settings": settings()}
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    checkpoint = {"summary": summary, "class_names": class_names, "model": model.state_dict()}
-    checkpoint |= {"optimizer": optimizer.state_dict(), "scaler": scaler.state_dict()}
+    checkpoint = {
+        "summary": summary,
+        "class_names": class_names,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict(),
+    }
     torch.save(checkpoint, folder / "checkpoint.pth.tmp")
     (folder / "checkpoint.pth.tmp").replace(folder / "checkpoint.pth")
+    text = json.dumps(summary, indent=2) + "\n"
+    (folder / "summary.json.tmp").write_text(text, encoding="utf-8")
+    (folder / "summary.json.tmp").replace(folder / "summary.json")
 
 
 def stopped(folder):
     """What a stop leaves on disk, and how to carry on."""
-    saved = []
-    for path in sorted(folder.glob("**/summary.json")) if folder else []:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        saved.append(f"{path.parent} after epoch {summary.get('epoch', N_EPOCHS)} of {N_EPOCHS}")
-    if not saved:
+    if folder is None:  # before the run had a folder, or in --predict
+        return "Stopped."
+    if not (folder / "summary.json").is_file():
         return "Stopped before the first epoch finished; nothing was saved."
+    done = json.loads((folder / "summary.json").read_text(encoding="utf-8"))["epoch"]
+    if done == N_EPOCHS:
+        return f"Stopped while finishing: {folder} holds all {done} epochs."
     return (
-        f"Stopped. Saved: {'; '.join(saved)}. Carry on with the same command plus --resume "
-        f"--run_name {RUN_NAME}"
+        f"Stopped. Saved: {folder} after epoch {done} of {N_EPOCHS}. Carry on with the same "
+        f"command plus --resume --run_name {RUN_NAME}"
     )
 
 
@@ -598,8 +616,8 @@ def claim_run_folder(resume):
     problem = None
     if rank_and_world()[0] == 0:
         try:
-            RUN_NAME = RUN_NAME if resume else free_name()
-            if os.name == "posix":  # a lock the system lifts when the process ends, however
+            RUN_NAME = RUN_NAME if resume else take_free_name()
+            if os.name == "posix":  # a lock the system lifts when the process ends, however it ends
                 import fcntl
 
                 lock = os.open(Path(OUT_DIR) / RUN_NAME, os.O_RDONLY)
@@ -630,8 +648,9 @@ def claim_run_folder(resume):
                 folder.rmdir()
 
 
-def free_name():
-    """The first of RUN_NAME, RUN_NAME-2, RUN_NAME-3, ... with no folder yet; its folder, made."""
+def take_free_name():
+    """The first of RUN_NAME, RUN_NAME-2, RUN_NAME-3, ... with no folder yet, whose folder it makes
+    (at once, so that no other run can take it)."""
     name = RUN_NAME
     if "WANDB_SWEEP_ID" in os.environ:  # set by the sweep agent, with WANDB_RUN_ID
         name = f"{RUN_NAME}-{os.environ['WANDB_RUN_ID']}"
@@ -643,6 +662,12 @@ def free_name():
         except FileExistsError:
             number += 1
             name = f"{RUN_NAME}-{number}"
+
+
+def seed_for(*numbers):
+    """A seed of its own for each (SEED, epoch, process): numbers as close as seed 0 in epoch 2
+    and seed 1 in epoch 1 still draw unrelated random numbers, whatever SEED is."""
+    return random.Random(str(numbers)).getrandbits(63)  # a string seed is hashed with SHA-512
 
 
 def rank_and_world():
@@ -693,7 +718,8 @@ def mixed_precision(device, model, optimizer):
     cpu = torch.cpu.get_capabilities()
     capped = "ONEDNN_MAX_CPU_ISA" in os.environ  # oneDNN told to leave out AMX and bf16: emulated
     amx = cpu.get("amx_bf16") and not capped
-    fast_bf16 = amx or "AMD" in cpu.get("cpu_name", "") and cpu.get("avx512_bf16") and not capped
+    amd_bf16 = "AMD" in cpu.get("cpu_name", "") and cpu.get("avx512_bf16") and not capped
+    fast_bf16 = amx or amd_bf16
     precision = MIXED_PRECISION
     if precision == "auto" and device.type == "cuda":  # native bf16: compute capability 8.0 and up
         precision = "bf16" if torch.cuda.get_device_capability(device) >= (8, 0) else "fp16"
@@ -707,8 +733,8 @@ def mixed_precision(device, model, optimizer):
         scale_losses(model, optimizer, scaler)
     if MODEL == "cnn" and precision != "off":
         model.to(memory_format=torch.channels_last)  # tensor cores, and AMX: 1.3 times as fast
-    half = torch.float16 if precision == "fp16" else torch.bfloat16
-    return torch.autocast(device.type, half, enabled=precision != "off"), scaler
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+    return torch.autocast(device.type, dtype, enabled=precision != "off"), scaler
 
 
 def scale_losses(model, optimizer, scaler):
@@ -717,13 +743,16 @@ def scale_losses(model, optimizer, scaler):
     (as scaler.scale(loss) does), and each step first unscales the gradients, changes nothing when
     they overflowed (as scaler.step(optimizer) does), then updates the scale."""
 
+    def scale_up(module, grads):
+        return tuple(scaler.scale(grad) for grad in grads)
+
     def unscale_or_skip(optimizer, args, kwargs):
         scaler.unscale_(optimizer)
         grads = [p.grad for group in optimizer.param_groups for p in group["params"]]
         if not all(grad.isfinite().all() for grad in grads if grad is not None):
             optimizer.zero_grad()  # no gradients: the step changes nothing
 
-    model.register_full_backward_pre_hook(lambda module, grads: tuple(map(scaler.scale, grads)))
+    model.register_full_backward_pre_hook(scale_up)
     optimizer.register_step_pre_hook(unscale_or_skip)
     optimizer.register_step_post_hook(lambda *args: scaler.update())
 
@@ -766,7 +795,8 @@ def read_labels(csv_file, frame, class_names=None):
     or the training split's own (each class number's first label); every row must agree."""
     labels = frame["label"].str.strip()
     numbers = pd.to_numeric(frame["label_idx"], errors="coerce")  # 2, or 2.0 as spreadsheets write
-    numbers = numbers.where(numbers.between(0, 1e6) & (numbers % 1 == 0))  # no class number: nan
+    is_class_number = numbers.between(0, 1e6) & (numbers == numbers.round())
+    numbers = numbers.where(is_class_number)  # anything else: nan, a row that agrees with no class
     if class_names is None:
         first = labels.groupby(numbers).first()  # each class number's first label
         class_names = list(first)
@@ -839,7 +869,8 @@ def check_loss(loss, epoch, num_classes):
     """Stop a run whose training loss is not a number, or a thousand times guessing's."""
     if math.isfinite(loss) and loss <= 1000 * math.log(num_classes):
         return
-    smaller_rate = min(1.0 if OPTIMIZER == "adadelta" else 1e-3, LEARNING_RATE / 10)
+    good_rate = 1.0 if OPTIMIZER == "adadelta" else 1e-3  # the course's rates
+    smaller_rate = min(good_rate, LEARNING_RATE / 10)
     raise UserError(
         f"the training loss became {loss:.3g} in epoch {epoch}: {OPTIMIZER} with learning rate "
         f"{LEARNING_RATE:g} takes steps too large for this model. Start again with a smaller one: "

@@ -22,6 +22,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import re
 import signal
 import statistics
@@ -44,9 +45,7 @@ from tqdm import tqdm
 DATA_DIR: str = "./data"  # folder holding txt_train.csv, txt_val.csv and txt_test.csv
 MODEL: Literal["bow", "linear", "lstm"] = "bow"  # bag of words, words present, or the LSTM
 OPTIMIZER: Literal["adam", "sgd", "adamw"] = "adam"  # the course baseline runs SGD at rate 5
-LEARNING_RATE: float = (
-    0.01  # optimiser step size (the course starts Adam at 0.001; README: why 0.01)
-)
+LEARNING_RATE: float = 0.01  # optimiser step size (the course starts Adam at 0.001: README)
 BATCH_SIZE: int = 32  # articles per optimiser step (per process, under torchrun)
 EVAL_BATCH_SIZE: int = 64  # articles per batch when only measuring
 N_EPOCHS: int = 20  # passes over the training split
@@ -56,24 +55,22 @@ NUM_LAYERS: int = 1  # stacked LSTM layers
 BIDIRECTIONAL: bool = False  # also read each article backwards (LSTM)
 MAX_LEN: int = 1024  # tokens kept per article, padded up to this; -1 keeps all and pads nothing
 MIN_FREQ: int = 1  # a word needs this many training occurrences to get its own embedding
-UNK_DROPOUT: float = 0.1  # share of training tokens made <unk> each batch, so that <unk> learns too
+UNK_DROPOUT: float = 0.1  # share of training words made <unk> each batch, so <unk> trains too
 LENGTH_HISTOGRAM: bool = False  # save and log a histogram of training article lengths
 LOG_MODEL: bool = False  # log checkpoint.pth to wandb as an artifact of type "model"
 REPEATS: int = 1  # train with seeds SEED .. SEED+REPEATS-1 and report mean and spread
 SEED: int = 0  # same seed, same data, same machine: same numbers
-RUN_NAME: str = "txt-classifier"  # wandb run name and folder under OUT_DIR (-2, -3, ... if taken)
+RUN_NAME: str = "txt-classifier"  # wandb run name and folder in OUT_DIR (-2, -3, ... if taken)
 WANDB_PROJECT: str = "txt-classifier"  # wandb project the run is logged to
 OUT_DIR: str = "./runs"  # where each run's folder goes
-DEVICE: Literal["auto", "cuda", "mps", "cpu"] = (
-    "auto"  # "auto": a GPU when there is one, else the CPU
-)
+DEVICE: Literal["auto", "cuda", "mps", "cpu"] = "auto"  # "auto": a GPU if there is one, else CPU
 # ----------------------------------------------------------------------------- end of settings
 DEFAULTS = {name: value for name, value in globals().items() if name.isupper()}  # the block above
 
 # ----------------------------------------------------------------------------- data
 
 PAD_IDX = 0  # the id of padding
-UNK_IDX = 1  # the id of any word without its own: training never showed it (MIN_FREQ times)
+UNK_IDX = 1  # <unk>: the id of every word training showed fewer than MIN_FREQ times, or never
 
 
 def tokenize(text):
@@ -83,8 +80,8 @@ def tokenize(text):
 
 def build_vocab(articles, min_freq=1):
     """{token: id} for every token the training articles hold `min_freq` times or more, the most
-    frequent first (ties in the order they first appear), from id 2: 0 is padding and 1 any word
-    training never saw (<unk>), and no text reaches either ("<pad>" in an article is a word)."""
+    frequent first (ties in the order they first appear), from id 2: ids 0 and 1 are padding and
+    <unk>, which no text can reach (an article that writes "<pad>" has a word "<pad>")."""
     counts = collections.Counter(token for article in articles for token in tokenize(article))
     kept = [token for token, count in counts.most_common() if count >= min_freq]
     return {token: i for i, token in enumerate(kept, start=2)}
@@ -96,7 +93,8 @@ def text_transform(text, vocab, max_len):
     ids = [vocab.get(token, UNK_IDX) for token in tokenize(text)]
     if max_len == -1:
         return ids
-    return ids[:max_len] + [PAD_IDX] * (max_len - len(ids))
+    ids = ids[:max_len]
+    return ids + [PAD_IDX] * (max_len - len(ids))
 
 
 class CsvTextDataset(Dataset):
@@ -111,7 +109,7 @@ class CsvTextDataset(Dataset):
         self.labels, self.class_names = read_labels(csv_file, frame, class_names)
         stop_on_rows(csv_file, frame["article"].str.strip() == "", "have an empty article")
         self.articles = list(frame["article"])
-        self.vocab = vocab or build_vocab(self.articles, MIN_FREQ)
+        self.vocab = build_vocab(self.articles, MIN_FREQ) if vocab is None else vocab
         self.token_ids = [
             torch.tensor(text_transform(a, self.vocab, MAX_LEN)) for a in self.articles
         ]
@@ -143,7 +141,8 @@ def load_splits(checkpoint=None):
 
 
 def unk_dropout(token_ids, share):
-    """UNK_DROPOUT: this share of a batch's words becomes <unk>, which would never train else."""
+    """UNK_DROPOUT: this share of a batch's words becomes <unk>, which would otherwise never train
+    (MIN_FREQ 1 gives every training word its own id)."""
     drop = (torch.rand(token_ids.shape, device=token_ids.device) < share) & (token_ids != PAD_IDX)
     return token_ids.masked_fill(drop, UNK_IDX)
 
@@ -180,11 +179,13 @@ class WordPresence(nn.Module):
 
 
 class LSTMClassifier(nn.Module):
-    """Embedding, LSTM, max over time of the outputs at real words, a small linear head. Padding
+    """Embedding, LSTM, max over time of the outputs at real words, a small MLP head. Padding
     cannot change a prediction: it comes after the last word, and a mask keeps it out of the max.
     BIDIRECTIONAL adds an LSTM reading each article reversed within its own length (PyTorch's
     bidirectional LSTM would read the padding first unless the batch were packed, about 20 times
-    slower on a CPU), its outputs put back in order and joined."""
+    slower on a CPU), its outputs put back in order and joined to the forward ones. With
+    NUM_LAYERS above 1, each direction is a stack of its own, joined at the top (PyTorch's joins
+    them after every layer)."""
 
     def __init__(
         self, vocab_size, embed_dim, hidden_dim, num_classes, num_layers=1, bidirectional=False
@@ -258,11 +259,12 @@ def train_one_epoch(dataloader, model, loss_fn, optimizer, examples_seen):
 
 @torch.inference_mode()
 def evaluate(eval_loaders, model, loss_fn):
-    """{"train_accuracy": ..., "train_loss": ..., ...} (fractions, mean losses), and the test
-    split's labels and predictions, in the order evaluated (by length)."""
+    """{"train_accuracy": ..., "train_loss": ..., ...} (fractions, mean losses), and each split's
+    (labels, predictions), in the order evaluated (by length)."""
     device = next(model.parameters()).device
     model.eval()
     metrics = {}
+    outcomes = {}
     for split, dataloader in eval_loaders.items():
         total_loss = 0.0
         labels = []
@@ -273,11 +275,12 @@ def evaluate(eval_loaders, model, loss_fn):
             total_loss += loss_fn(logits, y).item() * len(y)
             labels.append(y.cpu())
             predicted.append(logits.argmax(dim=1).cpu())
-        labels = torch.cat(labels)
-        predicted = torch.cat(predicted)
-        metrics[f"{split}_accuracy"] = (predicted == labels).float().mean().item()
-        metrics[f"{split}_loss"] = total_loss / len(labels)
-    return metrics, labels, predicted
+        outcomes[split] = (torch.cat(labels), torch.cat(predicted))
+        metrics[f"{split}_accuracy"] = (
+            (outcomes[split][0] == outcomes[split][1]).float().mean().item()
+        )
+        metrics[f"{split}_loss"] = total_loss / len(dataloader.dataset)
+    return metrics, outcomes
 
 
 def train(folder, seed, checkpoint=None):
@@ -297,7 +300,7 @@ def train(folder, seed, checkpoint=None):
     model = build_model(vocab, len(class_names)).to(device)
     loss_fn = nn.CrossEntropyLoss()  # the batch's mean, as in the course's text starter
     optimizer = OPTIMIZERS[OPTIMIZER](model.parameters(), lr=LEARNING_RATE)
-    done = restore(checkpoint, model, optimizer)  # what a stopped run had done, or nothing
+    done = restore(checkpoint, model, optimizer)  # epoch 0, or where the run stopped
     # Under torchrun, the processes average their gradients at every step.
     ddp_model = DistributedDataParallel(model) if world > 1 else model
     start_wandb(folder, done["wandb_id"], seed)
@@ -305,18 +308,22 @@ def train(folder, seed, checkpoint=None):
     print(f"Using {device}; {MODEL}, {num_parameters:,} parameters; seed {seed}")
     if LENGTH_HISTOGRAM and rank == 0:  # under torchrun, once
         log_length_histogram(folder, splits["train"].articles)
-    started = time.time() - done["seconds"]
+    started = time.time() - done["seconds"]  # the run's clock counts the time before a stop
     examples_seen = done["examples_seen"]
     for epoch in range(done["epoch"] + 1, N_EPOCHS + 1):
         epoch_started = time.time()
+        # Batches of similar length, in a new order every epoch (under torchrun, each process
+        # takes its share of them).
         batches = epoch_batches(splits["train"].lengths, seed, epoch)
         train_loader = DataLoader(splits["train"], batch_sampler=batches)
-        # The epoch's <unk>s come from the seed, the process and the epoch: --resume redoes them.
-        torch.manual_seed(seed + 1000 * epoch + rank)
+        # The epoch's <unk>s come from the seed, the epoch and the process, so --resume draws them
+        # again.
+        torch.manual_seed(seed_for(seed, epoch, rank))
         examples_seen = train_one_epoch(train_loader, ddp_model, loss_fn, optimizer, examples_seen)
-        metrics, labels, predicted = evaluate(eval_loaders, model, loss_fn)
+        # Each process measures the whole splits with its own copy of the model (the same).
+        metrics, outcomes = evaluate(eval_loaders, model, loss_fn)
         check_loss(metrics["train_loss"], epoch, len(class_names))
-        metrics["epoch_seconds"] = time.time() - epoch_started
+        metrics["epoch_seconds"] = time.time() - epoch_started  # training and measuring
         wandb.log({"epoch": epoch, **metrics})
         summary = {"epoch": epoch, **metrics, "examples_seen": examples_seen, "seed": seed}
         summary |= {"seconds": round(time.time() - started, 2), "num_parameters": num_parameters}
@@ -328,7 +335,7 @@ def train(folder, seed, checkpoint=None):
             f"val acc {metrics['val_accuracy']:.1%} loss {metrics['val_loss']:.3f}  "
             f"test acc {metrics['test_accuracy']:.1%} loss {metrics['test_loss']:.3f}"
         )
-    return finish(folder, summary, labels, predicted, class_names)
+    return finish(folder, summary, *outcomes["test"], class_names)
 
 
 # ----------------------------------------------------------------------------- logging / reporting
@@ -345,7 +352,7 @@ def log_length_histogram(folder, articles):
     plt.ylabel("articles")
     plt.savefig(folder / "length_histogram.png", dpi=100)
     plt.close()
-    longer = sum(length > 1024 for length in lengths) / len(lengths)
+    longer = sum(length > 1024 for length in lengths) / len(lengths)  # cut by the course's MAX_LEN
     print(
         f"Training article lengths in tokens: min {min(lengths)}, median "
         f"{statistics.median(lengths):.0f}, max {max(lengths)}; {longer:.1%} longer than 1,024 "
@@ -415,11 +422,10 @@ def train_repeats(folder, resume):
     summaries = []
     for seed in range(SEED, SEED + REPEATS):
         seed_folder = folder / f"seed-{seed}"
-        seed_folder.mkdir(exist_ok=True)
         checkpoint = None
         if resume and (seed_folder / "checkpoint.pth").is_file():
             checkpoint = read_checkpoint(seed_folder)
-        if checkpoint and checkpoint["summary"]["epoch"] >= N_EPOCHS:
+        if checkpoint and checkpoint["summary"]["epoch"] >= N_EPOCHS:  # this seed is done
             summaries.append(checkpoint["summary"])
         else:
             summaries.append(train(seed_folder, seed, checkpoint))
@@ -434,7 +440,8 @@ def train_repeats(folder, resume):
         f"{summary['test_accuracy_mean']:.1%} ± {summary['test_accuracy_std']:.1%}"
     )
     if rank_and_world()[0] == 0:  # under torchrun, the first process writes the files
-        (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(summary, indent=2) + "\n"
+        (folder / "summary.json").write_text(text, encoding="utf-8")
     return summary
 
 
@@ -442,7 +449,8 @@ ALIASES = {"LEARNING_RATE": ["--lr"], "N_EPOCHS": ["--epochs"]}
 LEAST = {"LEARNING_RATE": 0, "BATCH_SIZE": 1, "EVAL_BATCH_SIZE": 1, "N_EPOCHS": 1, "EMBED_DIM": 1}
 LEAST |= {"HIDDEN_DIM": 1, "NUM_LAYERS": 1, "MAX_LEN": -1, "MIN_FREQ": 1, "UNK_DROPOUT": 0}
 LEAST |= {"REPEATS": 1, "SEED": 0}
-# What --resume and --predict may change: where a run lives and runs, and what it logs.
+# What a flag may change in a run carried on with --resume: where it lives and runs, what it logs.
+# (--predict, too, reads a run's own settings.)
 CHANGEABLE = ["N_EPOCHS", "DEVICE", "LENGTH_HISTOGRAM", "LOG_MODEL", "WANDB_PROJECT", "OUT_DIR"]
 CHANGEABLE += ["RUN_NAME"]
 
@@ -453,7 +461,9 @@ class UserError(Exception):
 
 def true_or_false(text):
     """A boolean flag's value: --bidirectional=True, as a sweep agent writes it; also 1 or 0."""
-    return ("false", "true", "0", "1").index(text.lower()) % 2 == 1  # else "invalid ... value"
+    if text.lower() not in ("true", "false", "1", "0"):
+        raise ValueError(text)  # argparse says: "invalid true_or_false value"
+    return text.lower() in ("true", "1")
 
 
 def parse_settings(argv):
@@ -496,11 +506,9 @@ def parse_settings(argv):
     settings = vars(parser.parse_args([f"--{n.lower()}={v}" for n, v in DEFAULTS.items()] + argv))
     files = settings.pop("predict")  # the file's settings, checked as flags, and those given
     resume = settings.pop("resume")
-    if files or resume:
-        done = read_summary(Path(settings["OUT_DIR"]) / settings["RUN_NAME"])
-        saved = done["settings"]
-        given = {name: value for name, value in given.items() if name not in CHANGEABLE}
-        changed = [name for name, value in given.items() if saved.get(name) not in (None, value)]
+    if files or resume:  # the run's settings, from its summary
+        saved = read_summary(Path(settings["OUT_DIR"]) / settings["RUN_NAME"])["settings"]
+        changed = [n for n in given if n in saved and n not in CHANGEABLE and given[n] != saved[n]]
         if changed:
             raise UserError(
                 f"{', '.join(changed)}: the run was trained with "
@@ -514,17 +522,13 @@ def parse_settings(argv):
                 f"{name} must be at least {least} (and below 2**63), got {settings[name]}: edit it "
                 f"in {Path(__file__).name}, or pass --{name.lower()} with another value."
             )
-    if settings["MAX_LEN"] == 0 or settings["UNK_DROPOUT"] >= 1:
+    if settings["MAX_LEN"] == 0:
         raise UserError(
-            "MAX_LEN must be a number of tokens, or -1 for no truncation and no padding (try "
-            "--max_len 1024); UNK_DROPOUT a share of tokens below 1 (try --unk_dropout 0.1)."
+            "MAX_LEN must be a number of tokens, or -1 for no truncation and no padding."
         )
+    if settings["UNK_DROPOUT"] >= 1:
+        raise UserError("UNK_DROPOUT is a share of the words, below 1: try --unk_dropout 0.1.")
     globals().update(settings)
-    if resume and REPEATS == 1 and done["epoch"] >= N_EPOCHS:
-        raise UserError(
-            f"{RUN_NAME} has trained {done['epoch']} epoch(s), and N_EPOCHS is {N_EPOCHS}: pass "
-            f"--n_epochs {done['epoch'] + 1} or more to train it further."
-        )
     return files, resume
 
 
@@ -540,7 +544,7 @@ def predict(files):
         return
     checkpoint = read_checkpoint(Path(OUT_DIR) / RUN_NAME)
     model = build_model(checkpoint["vocab"], len(checkpoint["class_names"]))
-    model.load_state_dict(checkpoint["model"])
+    load_weights(model, checkpoint)
     model.eval()
     done = checkpoint["summary"]
     print(
@@ -549,11 +553,10 @@ def predict(files):
     for name in files:
         source = "standard input" if name == "-" else name
         try:
-            text = (
-                sys.stdin.read()
-                if name == "-"
-                else Path(name).read_text(encoding="utf-8", errors="replace")
-            )
+            if name == "-":
+                text = sys.stdin.read()
+            else:
+                text = Path(name).read_text(encoding="utf-8", errors="replace")
         except OSError as error:
             raise UserError(
                 f"{name} cannot be read ({error.strerror}): pass a text file, or - for standard "
@@ -604,69 +607,98 @@ def start_wandb(folder, run_id, seed):
 
 
 def read_summary(folder):
-    """The summary.json a run of this script wrote in `folder` (of a group of seeds, the first
-    seed's until the group's is written), or a UserError saying there is none."""
-    paths = [folder / "summary.json", *sorted(folder.glob("seed-*/summary.json"))]
-    for path in paths:
-        with contextlib.suppress(Exception):
-            return json.loads(path.read_text(encoding="utf-8")) | {
-                "settings": json.loads(path.read_text(encoding="utf-8"))["settings"]
-            }
+    """The summary.json a run of this script wrote in `folder` (for a group of seeds, the first
+    seed's, until the group's own is written), or a UserError saying there is none."""
+    for path in [folder / "summary.json", *sorted(folder.glob("seed-*/summary.json"))]:
+        with contextlib.suppress(OSError, ValueError):
+            return json.loads(path.read_text(encoding="utf-8"))
     raise UserError(
-        f"no run {Path(__file__).name} can read in {folder}: check --run_name and --out_dir (a "
-        f"run's folder is named when it starts), or train one first."
+        f"no run of {Path(__file__).name} in {folder}: check --run_name and --out_dir (a run's "
+        f"folder is named when it starts), or train one first."
     )
 
 
 def read_checkpoint(folder):
-    """The checkpoint.pth this script wrote in `folder`, or a UserError saying why there is none."""
+    """The checkpoint.pth this script wrote in `folder`, or a UserError saying why there is none
+    (for a group of seeds, naming them)."""
     try:
         checkpoint = torch.load(folder / "checkpoint.pth", map_location="cpu", weights_only=True)
-        checkpoint["summary"]["epoch"]  # noqa: B018 - what this script's checkpoints hold
-    except Exception:
-        seeds = ", ".join(path.name for path in sorted(folder.glob("seed-*")))
+        is_ours = "model" in checkpoint and "vocab" in checkpoint
+    except Exception:  # no file, or none torch can read
+        is_ours = False
+    if not is_ours:
+        seeds = [str(path.relative_to(OUT_DIR)) for path in sorted(folder.glob("seed-*"))]
         raise UserError(
             f"no model {Path(__file__).name} can read in {folder}: train one first, or pass the "
-            f"--run_name it was trained under{f' (one of {seeds})' if seeds else ''}."
-        ) from None
+            f"--run_name it was trained under (here: {', '.join(seeds) or 'none'})."
+        )
     return checkpoint
 
 
+def load_weights(model, checkpoint):
+    """The run's weights into `model`, or a UserError if the script now builds another model."""
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except RuntimeError as error:
+        raise UserError(
+            f"{RUN_NAME}'s weights do not fit the model this script builds now (was the model "
+            f"edited since?): {str(error).splitlines()[1].strip()} Train a new run."
+        ) from None
+
+
 def restore(checkpoint, model, optimizer):
-    """The summary of what a stopped run has done, whose weights and optimiser state are loaded;
-    for a new run, epoch 0."""
+    """What the run has done: for a new run, nothing yet (epoch 0); for one carried on, its
+    summary, with its weights and optimiser state loaded."""
     if checkpoint is None:
         return {"epoch": 0, "examples_seen": 0, "seconds": 0, "wandb_id": None}
     done = checkpoint["summary"]
-    model.load_state_dict(checkpoint["model"])
+    if done["epoch"] >= N_EPOCHS:
+        raise UserError(
+            f"{RUN_NAME} has trained {done['epoch']} epoch(s), and N_EPOCHS is {N_EPOCHS}: pass "
+            f"--n_epochs {done['epoch'] + 1} or more to train it further."
+        )
+    load_weights(model, checkpoint)
     optimizer.load_state_dict(checkpoint["optimizer"])
     print(f"Resuming {RUN_NAME}, seed {done['seed']}, after epoch {done['epoch']}.")
     return done
 
 
 def save(folder, summary, model, optimizer, vocab, class_names):
-    """The summary, with the settings and the wandb run's id, to summary.json; then everything to
-    checkpoint.pth: written whole to a file of its own, then renamed, so that a run stopped while
-    saving keeps the epoch before."""
+    """checkpoint.pth, then summary.json (with the settings and the wandb run's id), each written
+    whole to a file of its own, then renamed: a run stopped while saving keeps the epoch before,
+    and the summary never tells of more than the checkpoint holds."""
     summary = summary | {"wandb_id": wandb.run.id, "settings": settings()}
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    checkpoint = {"summary": summary, "vocab": vocab, "class_names": class_names}
-    checkpoint |= {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+    checkpoint = {
+        "summary": summary,
+        "vocab": vocab,
+        "class_names": class_names,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+    }
+    folder.mkdir(exist_ok=True)  # a seed's, under --repeats, is made when it first saves
     torch.save(checkpoint, folder / "checkpoint.pth.tmp")
     (folder / "checkpoint.pth.tmp").replace(folder / "checkpoint.pth")
+    text = json.dumps(summary, indent=2) + "\n"
+    (folder / "summary.json.tmp").write_text(text, encoding="utf-8")
+    (folder / "summary.json.tmp").replace(folder / "summary.json")
 
 
 def stopped(folder):
-    """What a stop leaves on disk, and how to carry on."""
-    saved = []
-    for path in sorted(folder.glob("**/summary.json")) if folder else []:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        saved.append(f"{path.parent} after epoch {summary.get('epoch', N_EPOCHS)} of {N_EPOCHS}")
-    if not saved:
+    """What a stop leaves on disk (for a group of seeds, each seed's), and how to carry on."""
+    if folder is None:  # before the run had a folder, or in --predict
+        return "Stopped."
+    paths = sorted(folder.glob("seed-*/summary.json")) if REPEATS > 1 else [folder / "summary.json"]
+    epochs = {
+        p.parent: json.loads(p.read_text(encoding="utf-8"))["epoch"] for p in paths if p.is_file()
+    }
+    if not epochs:
         return "Stopped before the first epoch finished; nothing was saved."
+    saved = "; ".join(f"{path} after epoch {epoch} of {N_EPOCHS}" for path, epoch in epochs.items())
+    if len(epochs) == REPEATS and min(epochs.values()) == N_EPOCHS:
+        return f"Stopped while finishing. Saved: {saved}."
     return (
-        f"Stopped. Saved: {'; '.join(saved)}. Carry on with the same command plus --resume "
-        f"--run_name {RUN_NAME}"
+        f"Stopped. Saved: {saved}. Carry on with the same command plus --resume --run_name "
+        f"{RUN_NAME}"
     )
 
 
@@ -682,7 +714,7 @@ def claim_run_folder(resume):
     if rank_and_world()[0] == 0:
         try:
             RUN_NAME = RUN_NAME if resume else free_name()
-            if os.name == "posix":  # a lock the system lifts when the process ends, however
+            if os.name == "posix":  # a lock the system lifts when the process ends, however it ends
                 import fcntl
 
                 lock = os.open(Path(OUT_DIR) / RUN_NAME, os.O_RDONLY)
@@ -726,6 +758,12 @@ def free_name():
         except FileExistsError:
             number += 1
             name = f"{RUN_NAME}-{number}"
+
+
+def seed_for(*numbers):
+    """A seed of its own for each (seed, epoch, process): numbers as close as seed 0 in epoch 2
+    and seed 1 in epoch 1 still draw unrelated random numbers, whatever SEED is."""
+    return random.Random(str(numbers)).getrandbits(63)  # a string seed is hashed with SHA-512
 
 
 def rank_and_world():
@@ -861,12 +899,16 @@ def check_stackable(dataset):
 def epoch_batches(lengths, seed, epoch):
     """A training epoch's batches of article numbers, of similar length so that the LSTM reads
     little padding: the articles sorted by their length times 0.7 to 1.3 (new neighbours every
-    epoch; the same in every process), cut into batches, in an order of the epoch's own. Under
-    torchrun, this process's share of them."""
-    noise = torch.rand(len(lengths), generator=torch.Generator().manual_seed(seed + epoch))
-    batches = (torch.tensor(lengths) * (0.7 + 0.6 * noise)).argsort().split(BATCH_SIZE)
+    epoch; the same in every process), cut into batches, and the batches shuffled (by the
+    DistributedSampler, from the seed and the epoch). Under torchrun, this process's share of
+    them."""
+    generator = torch.Generator().manual_seed(seed_for(seed, epoch))
+    noisy_lengths = torch.tensor(lengths) * (
+        0.7 + 0.6 * torch.rand(len(lengths), generator=generator)
+    )
+    batches = noisy_lengths.argsort().split(BATCH_SIZE)
     rank, world = rank_and_world()
-    sampler = DistributedSampler(batches, world, rank, seed=seed)
+    sampler = DistributedSampler(batches, world, rank, seed=seed_for(seed))
     sampler.set_epoch(epoch)
     return [batches[i].tolist() for i in sampler]
 
@@ -881,7 +923,8 @@ def check_loss(loss, epoch, num_classes):
     """Stop a run whose training loss is not a number, or a thousand times guessing's."""
     if math.isfinite(loss) and loss <= 1000 * math.log(num_classes):
         return
-    smaller_rate = min(5.0 if OPTIMIZER == "sgd" else 0.01, LEARNING_RATE / 10)  # rates that work
+    good_rate = 5.0 if OPTIMIZER == "sgd" else 0.01  # rates that work here
+    smaller_rate = min(good_rate, LEARNING_RATE / 10)
     raise UserError(
         f"the training loss became {loss:.3g} in epoch {epoch}: {OPTIMIZER} with learning rate "
         f"{LEARNING_RATE:g} takes steps too large for this model. Start again with a smaller one: "

@@ -93,6 +93,8 @@ def run(script, name, flags, workdir):
         result["message"] = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
     output = done.stdout.replace("\r", "\n")
     result["epochs"] = [line for line in output.splitlines() if line.startswith("epoch ")]
+    precision = [line.split()[2] for line in output.splitlines() if line.startswith("mixed prec")]
+    result["precision"] = precision[0] if precision else "-"
     result["lines"] = [
         line
         for line in output.splitlines()
@@ -162,8 +164,8 @@ def print_seeded_table(results):
         for split in ("train", "val", "test"):
             mean, std = mean_std([r["summary"][f"{split}_accuracy"] for r in runs])
             cells.append(f"{mean:.1%} ± {std:.1%}")
-        seeds = ", ".join(str(r["summary"]["settings"]["seed"]) for r in runs)
-        precision = runs[0]["summary"].get("mixed_precision", "?")
+        seeds = ", ".join(str(r["summary"]["settings"]["SEED"]) for r in runs)
+        precision = runs[0]["precision"]
         command = runs[0]["command"].rsplit(" --seed", 1)[0]
         print(
             f"| {name} ({precision}) | `{command}` | {seeds} | {' | '.join(cells)} | "
@@ -184,7 +186,8 @@ def main():
     parser.add_argument(
         "--workdir",
         type=Path,
-        default=Path(tempfile.gettempdir()) / "pytorch-foundations-experiments",
+        default=Path(tempfile.mkdtemp(prefix="experiments-")),
+        help="where the runs go: a new folder, since a run name already taken there gets a -2",
     )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -223,7 +226,7 @@ def main():
         for name, r in results.items():
             s = r["summary"]
             print(
-                f"| {name} | `{r['command']}` | {s['mixed_precision']} | "
+                f"| {name} | `{r['command']}` | {r['precision']} | "
                 f"{fraction(s['test_accuracy'])} | "
                 f"{r['wall_seconds']:.0f} | {s['seconds']:.1f} |"
             )

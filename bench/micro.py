@@ -47,7 +47,7 @@ def median_seconds(step, repeats=5):
 
 
 def decode_one(path, fast):
-    return ic.load_image(path, 256, fast_decode=fast)
+    return ic.load_image(path, 256, fast)
 
 
 def decoding(folder):
@@ -93,7 +93,7 @@ def training_step(
     size=256,
 ):
     torch.manual_seed(0)
-    model = ic.build_model({"model": model_name, "grayscale": False, "img_size": size}, 3)
+    model = ic.MODELS[model_name](3, 3, size)
     x, y = torch.randn(batch, 3, size, size), torch.randint(0, 3, (batch,))
     if channels_last:
         model, x = (
@@ -118,7 +118,7 @@ def training_step(
 def evaluation(model_name, autocast=False, channels_last=False):
     """One evaluation batch of 64 pictures, as the scripts measure accuracy."""
     torch.manual_seed(0)
-    model = ic.build_model({"model": model_name, "grayscale": False, "img_size": 256}, 3).eval()
+    model = ic.MODELS[model_name](3, 3, 256).eval()
     x = torch.randn(64, 3, 256, 256)
     if channels_last:
         model, x = (
@@ -155,14 +155,16 @@ def precision_table():
     """Each model's step in fp32 and bf16, with all of this CPU's instruction sets and with oneDNN
     capped below AMX (AVX512_CORE_BF16: the avx512_bf16 instructions only) and below native
     bf16 (AVX512_CORE). Each case runs in its own process: bf16 can crash it with SIGFPE."""
-    features = ic.cpu_features()
-    name = torch.cpu.get_capabilities().get("cpu_name", "unknown")
+    capabilities = torch.cpu.get_capabilities()
     print(
-        f"this CPU: {name}, native bf16 {features['native_bf16']}, AMX {features['amx']}; "
-        f"MIXED_PRECISION auto picks:"
+        f"this CPU: {capabilities.get('cpu_name', 'unknown')}, avx512_bf16 "
+        f"{capabilities.get('avx512_bf16')}, AMX {capabilities.get('amx_bf16')}; MIXED_PRECISION "
+        f"auto picks:"
     )
-    for model in ("cnn", "mlp"):
-        ic.choose_precision({"mixed_precision": "auto", "model": model}, torch.device("cpu"))
+    for model_name in ("cnn", "mlp"):
+        ic.MODEL = model_name
+        model = ic.MODELS[model_name](3, 3, 32)
+        ic.mixed_precision(torch.device("cpu"), model, torch.optim.SGD(model.parameters()))
     cases = [
         ("cnn", "fp32", "plain"),
         ("cnn", "bf16", "plain"),

@@ -84,7 +84,7 @@ def main():
 
     # The same order as img_classifier.py's: a DistributedSampler of one process is a shuffle
     # drawn from the seed and the epoch.
-    sampler = DistributedSampler(splits["train"], 1, 0, seed=args.seed)
+    sampler = DistributedSampler(splits["train"], 1, 0, seed=ic.seed_for(args.seed))
     for epoch in range(1, args.n_epochs + 1):
         model.train()
         sampler.set_epoch(epoch)

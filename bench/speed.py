@@ -116,7 +116,7 @@ def preprocessing_rates(data):
     paths = sorted(data.glob("*/*.jpg"))[:150]
     started = time.time()
     for path in paths:
-        ic.normalize(ic.load_image(path, ic.IMG_SIZE, fast_decode=False)[None], False)
+        ic.normalize(ic.load_image(path, ic.IMG_SIZE, False)[None])
     rates["reference"] = len(paths) / (time.time() - started)
     return rates
 
@@ -265,6 +265,8 @@ def main():
         help="where the course-like images, runs and results go (reused between runs)",
     )
     args = parser.parse_args()
+    # Each invocation's runs anew: a run name already taken there would get a -2.
+    shutil.rmtree(args.workdir / "runs", ignore_errors=True)
     import img_classifier as ic
     import txt_classifier as tc
 

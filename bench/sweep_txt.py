@@ -175,9 +175,7 @@ def main():
         "--model", choices=["bow", "lstm", "linear"], action="append", help="default: bow, lstm"
     )
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pytorch-foundations-sweep"
-    )
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.mkdtemp(prefix="sweep-txt-")))
     parser.add_argument(
         "--base",
         nargs="+",

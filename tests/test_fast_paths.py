@@ -173,13 +173,13 @@ def test_evaluation_in_length_buckets_measures_what_evaluation_in_order_does(tmp
     loss_fn = torch.nn.CrossEntropyLoss()
     plain = torch.utils.data.DataLoader(dataset, batch_size=4)
     bucketed = torch.utils.data.DataLoader(dataset, batch_sampler=tc.by_length(dataset.lengths, 4))
-    (first, *in_order), (second, *by_length) = (
+    (first, in_order), (second, by_length) = (
         tc.evaluate({"test": loader}, model, loss_fn) for loader in (plain, bucketed)
     )
     assert first["test_accuracy"] == second["test_accuracy"]
     assert first["test_loss"] == pytest.approx(second["test_loss"], rel=1e-6)
-    pairs = sorted(zip(*(t.tolist() for t in in_order), strict=True))
-    assert pairs == sorted(zip(*(t.tolist() for t in by_length), strict=True))
+    pairs = sorted(zip(*(t.tolist() for t in in_order["test"]), strict=True))
+    assert pairs == sorted(zip(*(t.tolist() for t in by_length["test"]), strict=True))
 
 
 def test_unpacked_lstm_computes_what_a_packed_one_does():

@@ -196,7 +196,6 @@ def test_resume_with_more_epochs_and_with_nothing_left(script, tmp_path):
     assert "r has trained 1 epoch(s), and N_EPOCHS is 1: pass --n_epochs 2 or more" in (
         nothing.stderr
     )
-    assert "Loaded" not in nothing.stdout  # said before any data is read
     more = run_in_process(script, *args, "--resume", "--n_epochs", 5, cwd=tmp_path)
     assert more.returncode == 0, more.stderr[-2000:]
     summary = summary_of(tmp_path, "r")
@@ -272,7 +271,7 @@ def test_predict_finds_each_seeds_model_and_says_which_answers(tmp_path):
     group = run_in_process(
         "txt_classifier.py", "--run_name", "rep", "--predict", "a.txt", cwd=tmp_path
     )
-    assert group.returncode == 2 and "(one of seed-0, seed-1)" in group.stderr
+    assert group.returncode == 2 and "(here: rep/seed-0, rep/seed-1)" in group.stderr
     seed = run_in_process(
         "txt_classifier.py", "--run_name", "rep/seed-1", "--predict", "a.txt", cwd=tmp_path
     )
@@ -291,3 +290,82 @@ def test_the_checkpoint_loads_without_this_script(tmp_path):
     checkpoint = torch.load(path, weights_only=True)
     assert set(checkpoint) == {"summary", "vocab", "class_names", "model", "optimizer"}
     assert checkpoint["summary"] == json.loads(path.with_name("summary.json").read_text())
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_setting_has_its_comment_as_help(script, capsys):
+    """The settings block's comments are --help: a line the formatter wrapped would lose one."""
+    with pytest.raises(SystemExit):
+        SCRIPTS[script].parse_settings(["--help"])
+    entries = capsys.readouterr().out.split("\n  --")  # each option's entry starts a line
+    for name, value in SCRIPTS[script].DEFAULTS.items():
+        (entry,) = [e for e in entries if e.startswith(f"{name.lower()} ")]
+        described = "".join(entry.split()[2:])  # after "--name NAME", less the wrapping's spaces
+        assert described.endswith(f"(default:{value})") and len(described) > 30, described
+
+
+def test_a_seed_draws_its_own_numbers_whatever_its_size():
+    assert (
+        len({ic.seed_for(0, 2), ic.seed_for(1, 1), ic.seed_for(0, 1, 1), ic.seed_for(1, 0, 1)}) == 4
+    )
+    assert ic.seed_for(0, 1) == ic.seed_for(0, 1) == tc.seed_for(0, 1)  # the same every time
+    assert 0 <= ic.seed_for(2**62, 10**6, 7) < 2**63
+
+
+def test_a_very_large_seed_trains(tmp_path):
+    text_slice(tmp_path, {"train": 8, "val": 4, "test": 4})
+    done = run_in_process(
+        "txt_classifier.py", "--n_epochs", 1, "--seed", 20000000000000000, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_weights_that_no_longer_fit_the_model_are_one_line(tmp_path, monkeypatch, capsys):
+    """Homework: add a layer to the MLP, then --predict (or --resume) an earlier run."""
+    image_slice(tmp_path, {"train": 4, "val": 2, "test": 2})
+    args = ["--n_epochs", 1, "--img_size", 16, "--log_images=0", "--run_name", "before"]
+    assert run_in_process("img_classifier.py", *args, cwd=tmp_path).returncode == 0
+    source = (ROOT / "img_classifier.py").read_text(encoding="utf-8")
+    wider = source.replace("hidden=512", "hidden=256")
+    assert wider != source
+    (tmp_path / "edited").mkdir()
+    (tmp_path / "edited" / "img_classifier.py").write_text(wider, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(
+        "edited_model", tmp_path / "edited" / "img_classifier.py"
+    )
+    edited = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "edited_model", edited)
+    spec.loader.exec_module(edited)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    picture = sorted((tmp_path / "data" / "parrot").glob("*.jpg"))[0]
+    for flags in (["--predict", str(picture)], ["--resume", "--n_epochs", "2"]):
+        capsys.readouterr()
+        assert edited.main(["--run_name", "before", *flags]) == 2
+        message = capsys.readouterr().err
+        assert "before's weights do not fit the model this script builds now" in message
+        assert "size mismatch for linear_relu_stack" in message and len(message.splitlines()) == 1
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_what_a_stop_says_is_what_is_on_disk(script, tmp_path, monkeypatch):
+    module = SCRIPTS[script]
+    monkeypatch.setattr(module, "N_EPOCHS", 3)
+    assert module.stopped(None) == "Stopped."  # in --predict, or before the run had a folder
+    assert module.stopped(tmp_path) == "Stopped before the first epoch finished; nothing was saved."
+    (tmp_path / "summary.json").write_text(json.dumps({"epoch": 2}))
+    assert module.stopped(tmp_path) == (
+        f"Stopped. Saved: {tmp_path} after epoch 2 of 3. Carry on with the same command plus "
+        f"--resume --run_name {module.RUN_NAME}"
+    )
+    (tmp_path / "summary.json").write_text(json.dumps({"epoch": 3}))  # every epoch is saved
+    assert module.stopped(tmp_path).startswith("Stopped while finishing")
+    assert "--resume" not in module.stopped(tmp_path)
+
+
+def test_a_group_stopped_in_its_first_seeds_first_epoch_leaves_no_folder(tmp_path):
+    text_slice(tmp_path, {"train": 60, "val": 20, "test": 20})
+    args = ["--repeats", 2, "--model", "lstm", "--batch_size", 1, "--run_name", "g"]
+    said = stop_after("txt_classifier.py", tmp_path, args, "Using ")
+    assert "Stopped before the first epoch finished; nothing was saved." in said
+    assert list((tmp_path / "runs").iterdir()) == []

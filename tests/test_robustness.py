@@ -507,6 +507,8 @@ def test_a_failed_save_keeps_the_checkpoint_before(tmp_path, monkeypatch):
         ic.save(tmp_path, {"epoch": 2}, model, optimizer, scaler, [lambda: None])
     assert (tmp_path / "checkpoint.pth").read_bytes() == before
     assert torch.load(tmp_path / "checkpoint.pth", weights_only=True)["summary"]["epoch"] == 1
+    # The summary is written after the checkpoint: it never tells of an epoch that is not saved.
+    assert json.loads((tmp_path / "summary.json").read_text())["epoch"] == 1
 
 
 # ----------------------------------------------------------------------------- the output folder

@@ -279,7 +279,7 @@ def test_the_course_commands_parse_as_written(flags, expected):
         (["--model", "gpt"], "argument --model: invalid choice: 'gpt'"),
         (["--epochs", "0"], "N_EPOCHS must be at least 1"),
         (["--hiden_dim", "8"], "unrecognized arguments: --hiden_dim 8"),
-        (["--unk_dropout", "1"], "UNK_DROPOUT a share of tokens below 1"),
+        (["--unk_dropout", "1"], "UNK_DROPOUT is a share of the words, below 1"),
         (["--bidirectional=yes please"], "invalid true_or_false value"),
     ],
 )
