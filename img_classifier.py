@@ -340,9 +340,8 @@ def finish(folder, summary, splits, predictions):
     predicted = predictions["test"].tolist()
     matrix = wandb.plot.confusion_matrix(y_true=true, preds=predicted, class_names=class_names)
     wandb.log({"test_confusion_matrix": matrix})
-    if LOG_MODEL:  # an artifact of type "model"; its name as wandb allows; offline, `wandb sync`
-        artifact = re.sub(r"[^\w.-]", "-", RUN_NAME, flags=re.ASCII) + "-model"
-        wandb.run.log_model(folder / "checkpoint.pth", name=artifact)
+    if LOG_MODEL:
+        log_model(folder)
     wandb.run.summary.update(summary)
     wandb.finish()
     print(confusion_table(true, predicted, class_names))
@@ -787,6 +786,7 @@ def read_csv(csv_file, data_column):
         )
     if frame.empty:
         raise UserError(f"{csv_file} has no rows: every split needs at least one example.")
+    stop_on_rows(csv_file, frame[data_column].str.strip() == "", f"have an empty {data_column}")
     return frame
 
 
@@ -876,6 +876,13 @@ def check_loss(loss, epoch, num_classes):
         f"{LEARNING_RATE:g} takes steps too large for this model. Start again with a smaller one: "
         f"--learning_rate {smaller_rate:g}"
     )
+
+
+def log_model(folder):
+    """checkpoint.pth as a wandb artifact of type "model" (offline, `wandb sync` uploads it),
+    named after the run in the letters, digits, - _ and . that wandb allows."""
+    artifact = re.sub(r"[^\w.-]", "-", wandb.run.name, flags=re.ASCII) + "-model"
+    wandb.run.log_model(folder / "checkpoint.pth", name=artifact)
 
 
 def confusion_table(true, predicted, class_names):

@@ -107,7 +107,6 @@ class CsvTextDataset(Dataset):
             csv_file, "article"
         )  # a file that cannot be used stops the run, in one line
         self.labels, self.class_names = read_labels(csv_file, frame, class_names)
-        stop_on_rows(csv_file, frame["article"].str.strip() == "", "have an empty article")
         self.articles = list(frame["article"])
         self.vocab = build_vocab(self.articles, MIN_FREQ) if vocab is None else vocab
         self.token_ids = [
@@ -275,10 +274,10 @@ def evaluate(eval_loaders, model, loss_fn):
             total_loss += loss_fn(logits, y).item() * len(y)
             labels.append(y.cpu())
             predicted.append(logits.argmax(dim=1).cpu())
-        outcomes[split] = (torch.cat(labels), torch.cat(predicted))
-        metrics[f"{split}_accuracy"] = (
-            (outcomes[split][0] == outcomes[split][1]).float().mean().item()
-        )
+        labels = torch.cat(labels)
+        predicted = torch.cat(predicted)
+        outcomes[split] = (labels, predicted)
+        metrics[f"{split}_accuracy"] = (predicted == labels).float().mean().item()
         metrics[f"{split}_loss"] = total_loss / len(dataloader.dataset)
     return metrics, outcomes
 
@@ -368,9 +367,8 @@ def finish(folder, summary, labels, predicted, class_names):
     predicted = predicted.tolist()
     matrix = wandb.plot.confusion_matrix(y_true=true, preds=predicted, class_names=class_names)
     wandb.log({"test_confusion_matrix": matrix})
-    if LOG_MODEL:  # an artifact of type "model"; its name as wandb allows; offline, `wandb sync`
-        artifact = re.sub(r"[^\w.-]", "-", wandb.run.name, flags=re.ASCII) + "-model"
-        wandb.run.log_model(folder / "checkpoint.pth", name=artifact)
+    if LOG_MODEL:
+        log_model(folder)
     wandb.run.summary.update(summary)
     wandb.finish()
     print(confusion_table(true, predicted, class_names))
@@ -837,6 +835,7 @@ def read_csv(csv_file, data_column):
         )
     if frame.empty:
         raise UserError(f"{csv_file} has no rows: every split needs at least one example.")
+    stop_on_rows(csv_file, frame[data_column].str.strip() == "", f"have an empty {data_column}")
     return frame
 
 
@@ -930,6 +929,13 @@ def check_loss(loss, epoch, num_classes):
         f"{LEARNING_RATE:g} takes steps too large for this model. Start again with a smaller one: "
         f"--learning_rate {smaller_rate:g}"
     )
+
+
+def log_model(folder):
+    """checkpoint.pth as a wandb artifact of type "model" (offline, `wandb sync` uploads it),
+    named after the run in the letters, digits, - _ and . that wandb allows."""
+    artifact = re.sub(r"[^\w.-]", "-", wandb.run.name, flags=re.ASCII) + "-model"
+    wandb.run.log_model(folder / "checkpoint.pth", name=artifact)
 
 
 def confusion_table(true, predicted, class_names):
