@@ -829,14 +829,12 @@ def picture_path(data_dir, written):
 
 
 def to_rgb(img):
-    """Any picture as 8-bit RGB: transparency over white, 16-bit values scaled, CMYK converted;
-    32-bit integer and float pictures, which have no agreed white, scaled to make their brightest
-    value white."""
-    if img.mode.startswith("I;16"):  # 16-bit integers
-        img = img.convert("I").point(lambda value: value / 257)
-    elif img.mode in ("I", "F"):
-        brightest = img.getextrema()[1] or 1
-        img = img.point(lambda value: value * 255 / brightest)
+    """Any picture as 8-bit RGB: transparency over white, CMYK converted; integers scaled so that
+    65535 (16-bit white) or the brightest value, if higher, is white; floats so that 1.0, or the
+    brightest value, is. (Pillow opens a 16-bit PNG as mode "I;16" or, before Pillow 11, "I".)"""
+    if img.mode.startswith("I") or img.mode == "F":
+        white = max(1.0 if img.mode == "F" else 65535, img.getextrema()[1])
+        img = img.convert("F").point(lambda value: value * 255 / white)
     if img.has_transparency_data:
         img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA"))
     return img.convert("RGB")

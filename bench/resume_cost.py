@@ -1,11 +1,11 @@
-"""What saving a resume point after every epoch costs the 100-million-parameter MLP, against a
+"""What saving the checkpoint after every epoch costs the 100-million-parameter MLP, against a
 default run.
 
     python bench/resume_cost.py               # SGD and Adam; about eight minutes on a 2-core CPU
     python bench/resume_cost.py --no-runs     # only time the saves (seconds)
 
-A resume point holds the weights and the optimiser's state (none for plain SGD, two tensors per
-weight for Adam): 0.4 and 1.2 GB for the MLP. The script times img_classifier.save_resume_point
+A checkpoint holds the weights and the optimiser's state (none for plain SGD, two tensors per
+weight for Adam): 0.4 and 1.2 GB for the MLP. The script times img_classifier.save
 itself, on the MLP after one optimiser step, then (unless --no-runs) the course's default run,
 `python img_classifier.py` (5 epochs, one save after each), and the same with --optimizer adam, each
 in its own process with wandb disabled, and prints the five saves as a share of each run's time.
@@ -86,7 +86,7 @@ def main():
         f"{os.cpu_count()} cores, torch {torch.__version__}"
     )
     print(
-        "| optimiser | resume point | one save (s) | default run, 5 epochs (s) | "
+        "| optimiser | checkpoint | one save (s) | default run, 5 epochs (s) | "
         "five saves, share of the run |"
     )
     print("|---|---|---|---|---|")

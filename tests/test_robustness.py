@@ -287,13 +287,15 @@ def test_pictures_in_other_modes_and_formats_are_converted(tmp_path, monkeypatch
     monkeypatch.setattr(ic, "IMG_SIZE", 32)
     dataset = ic.CsvImageDataset(tmp_path / "img_train.csv")
     assert dataset.images.shape == (len(names), 3, 32, 32)
-    sixteen = dataset.images[names.index("sixteen.png")].float()  # 16 bits: white is 65535
-    gray = np.asarray(base.convert("L"))
-    assert (sixteen - torch.tensor(gray).float().mean()).abs().mean() < 60  # not black, not white
-    stretched = sixteen * 255 / gray.max()  # no agreed white: the brightest value is white
-    for name in ("thirty_two.tif", "float.tif"):
+    gray = torch.tensor(np.asarray(base.convert("L"))).float()
+    for name in ("sixteen.png", "float.tif"):  # white: 65535, and 1.0
         picture = dataset.images[names.index(name)].float()
-        assert (picture - stretched).abs().max() < 2, name  # each rounded to 8 bits once
+        assert (picture - gray.mean()).abs().mean() < 60, name  # not black, not white
+        assert (picture - dataset.images[names.index("sixteen.png")]).abs().max() <= 1, name
+    # 32-bit integers far above 16-bit white: the brightest value is white.
+    thirty_two = dataset.images[names.index("thirty_two.tif")].float()
+    stretched = dataset.images[names.index("sixteen.png")].float() * 255 / gray.max()
+    assert (thirty_two - stretched).abs().max() < 2
 
 
 def test_transparent_pictures_are_shown_over_white(tmp_path, monkeypatch):
