@@ -5,6 +5,7 @@ resuming (more epochs, nothing left, changed settings or data), what a stop says
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -190,7 +191,11 @@ def test_resume_with_more_epochs_and_with_nothing_left(script, tmp_path):
         "Stopped. Saved: runs/r after epoch 1 of 3. Carry on with the same command plus "
         "--resume --run_name r\n" in said
     )
-    before = summary_of(tmp_path, "r")["seconds"]
+    # As if the epoch before the stop had taken 1000 s: the summary's seconds must count them.
+    path = tmp_path / "runs" / "r" / "checkpoint.pth"
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["summary"]["seconds"] = 1000.0
+    torch.save(checkpoint, path)
     nothing = run_in_process(script, *args, "--resume", "--n_epochs", 1, cwd=tmp_path)
     assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
     assert "r has trained 1 epoch(s), and N_EPOCHS is 1: pass --n_epochs 2 or more" in (
@@ -200,7 +205,7 @@ def test_resume_with_more_epochs_and_with_nothing_left(script, tmp_path):
     assert more.returncode == 0, more.stderr[-2000:]
     summary = summary_of(tmp_path, "r")
     assert summary["epoch"] == 5 and "epoch 5/5" in more.stdout and "epoch 2/5" in more.stdout
-    assert summary["seconds"] > before  # the whole run's time, not the resumed part's
+    assert summary["seconds"] > 1000  # the whole run's time, not the resumed part's
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["r"]  # no r-2
 
 
@@ -300,7 +305,8 @@ def test_every_setting_has_its_comment_as_help(script, capsys):
     entries = capsys.readouterr().out.split("\n  --")  # each option's entry starts a line
     for name, value in SCRIPTS[script].DEFAULTS.items():
         (entry,) = [e for e in entries if e.startswith(f"{name.lower()} ")]
-        described = "".join(entry.split()[2:])  # after "--name NAME", less the wrapping's spaces
+        help = re.split(r"\s{2,}|\n", entry, maxsplit=1)[1]  # after "--name NAME, --alias NAME"
+        described = "".join(help.split())  # less the spaces where argparse wraps
         default = f"(default:{value})"
         assert described.endswith(default) and len(described) > len(default) + 8, described
 
