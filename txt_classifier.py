@@ -711,7 +711,7 @@ def claim_run_folder(resume):
     problem = None
     if rank_and_world()[0] == 0:
         try:
-            RUN_NAME = RUN_NAME if resume else free_name()
+            RUN_NAME = RUN_NAME if resume else take_free_name()
             if os.name == "posix":  # a lock the system lifts when the process ends, however it ends
                 import fcntl
 
@@ -743,8 +743,9 @@ def claim_run_folder(resume):
                 folder.rmdir()
 
 
-def free_name():
-    """The first of RUN_NAME, RUN_NAME-2, RUN_NAME-3, ... with no folder yet; its folder, made."""
+def take_free_name():
+    """The first of RUN_NAME, RUN_NAME-2, RUN_NAME-3, ... with no folder yet, whose folder it makes
+    (at once, so that no other run can take it)."""
     name = RUN_NAME
     if "WANDB_SWEEP_ID" in os.environ:  # set by the sweep agent, with WANDB_RUN_ID
         name = f"{RUN_NAME}-{os.environ['WANDB_RUN_ID']}"
