@@ -117,9 +117,10 @@ class CsvImageDataset(Dataset):
         return self.images[idx], self.labels[idx]
 
 
-def load_splits(class_names=None):
-    """The three splits, decoded (or checked), all with the training split's classes (or, when
+def load_splits(checkpoint=None):
+    """The three splits, decoded (or checked), all with the training split's classes (when
     resuming, the run's own)."""
+    class_names = checkpoint["class_names"] if checkpoint else None
     splits = {"train": CsvImageDataset(Path(DATA_DIR) / "img_train.csv", class_names)}
     for split in ("val", "test"):
         csv_file = Path(DATA_DIR) / f"img_{split}.csv"
@@ -260,8 +261,7 @@ def train(folder, checkpoint=None):
     epoch; with a `checkpoint`, carry on from it. Returns the summary."""
     device = pick_device()
     rank, world = rank_and_world()  # (0, 1), unless torchrun started several processes
-    class_names = checkpoint["class_names"] if checkpoint else None  # resuming: the run's classes
-    splits = load_splits(class_names)
+    splits = load_splits(checkpoint)
     class_names = splits["train"].class_names
     # Shuffles the training split anew every epoch (set_epoch, below); under torchrun, each
     # process trains on its own share of it.
@@ -364,6 +364,7 @@ def main(argv=None):
             predict(pictures)
         else:
             join_torchrun()  # under torchrun: only the first process prints, logs and writes
+            # A folder of its own: RUN_NAME, or RUN_NAME-2, ... (RUN_NAME becomes that name).
             with claim_run_folder(resume) as folder:
                 train(folder, read_checkpoint(folder) if resume else None)
     except UserError as error:

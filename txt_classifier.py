@@ -349,6 +349,7 @@ def log_length_histogram(folder, articles):
     plt.hist(lengths, bins=40)
     plt.xlabel("tokens per training article (no truncation, no padding)")
     plt.ylabel("articles")
+    folder.mkdir(exist_ok=True)  # a seed's, under --repeats, is not made until it saves
     plt.savefig(folder / "length_histogram.png", dpi=100)
     plt.close()
     longer = sum(length > 1024 for length in lengths) / len(lengths)  # cut by the course's MAX_LEN
@@ -391,6 +392,7 @@ def main(argv=None):
             predict(files)
         else:
             join_torchrun()  # under torchrun: only the first process prints, logs and writes
+            # A folder of its own: RUN_NAME, or RUN_NAME-2, ... (RUN_NAME becomes that name).
             with claim_run_folder(resume) as folder:
                 train_repeats(folder, resume)
     except UserError as error:

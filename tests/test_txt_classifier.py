@@ -475,9 +475,8 @@ def test_predict_on_nothing_to_read_says_so_in_one_line(trained, tmp_path, given
 
 
 def test_repeats_report_mean_and_spread(small_texts):
-    result = run_script(
-        "txt_classifier.py", "--n_epochs", 1, "--repeats", 3, "--run_name", "rep", cwd=small_texts
-    )
+    args = ["--n_epochs", 1, "--repeats", 3, "--run_name", "rep", "--length_histogram"]
+    result = run_script("txt_classifier.py", *args, cwd=small_texts)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = summary_of(small_texts, "rep")
     assert [r["seed"] for r in summary["repeats"]] == [0, 1, 2]
@@ -495,6 +494,7 @@ def test_repeats_report_mean_and_spread(small_texts):
         summary["repeats"][1]["test_accuracy"],
     )
     assert "3 seeds, mean ± standard deviation: val accuracy" in result.stdout
+    assert (small_texts / "runs" / "rep" / "seed-2" / "length_histogram.png").is_file()
     runs = {run["name"]: run for run in map(read_run, offline_runs(small_texts))}
     assert {"rep/seed-0", "rep/seed-1", "rep/seed-2"} <= runs.keys()  # one wandb run each
     seeds = {run["config"]["seed"] for name, run in runs.items() if name.startswith("rep/seed")}
