@@ -522,13 +522,11 @@ def parse_settings(argv):
                 f"{name} must be at least {least} (and below 2**63), got {settings[name]}: edit it "
                 f"in {Path(__file__).name}, or pass --{name.lower()} with another value."
             )
-    if settings["MAX_LEN"] == 0:
-        raise UserError(
-            "MAX_LEN must be a number of tokens, or -1 for no truncation and no padding."
-        )
-    if settings["UNK_DROPOUT"] >= 1:
-        raise UserError("UNK_DROPOUT is a share of the words, below 1: try --unk_dropout 0.1.")
     globals().update(settings)
+    if MAX_LEN == 0:
+        raise UserError("MAX_LEN must be a number of tokens, or -1 for no truncation and padding.")
+    if UNK_DROPOUT >= 1:
+        raise UserError("UNK_DROPOUT is a share of the words, below 1: try --unk_dropout 0.1.")
     return files, resume
 
 
