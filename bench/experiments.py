@@ -49,7 +49,7 @@ PRECISION_EXPERIMENTS = [
 TEXT_EXPERIMENTS = [
     ("default", ["--repeats", "3"]),
     ("lstm", ["--model", "lstm", "--repeats", "3"]),
-    ("bidirectional", ["--model", "lstm", "--bidirectional", "--repeats", "3"]),
+    ("bilstm", ["--model", "lstm", "--bidirectional", "--repeats", "3"]),
     ("linear", ["--model", "linear", "--repeats", "3"]),
     ("no-max-len", ["--batch_size", "1", "--max_len", "-1", "--length_histogram"]),
     ("batch-1", ["--batch_size", "1", "--max_len", "1024"]),
